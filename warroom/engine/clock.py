@@ -1,0 +1,79 @@
+"""Time for the engine: the real clock for incidents, a virtual one for drills and tests.
+
+The scheduler keeps its own timer heap and asks the clock only two things: what time it is,
+and how long to wait in real seconds before a virtual deadline. A drill at `--speed max`
+therefore jumps straight to the next deadline, and the same seed replays the same events.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+class Clock:
+    """Monotonic seconds since the run began (`now`) and wall-clock epoch seconds (`wall`)."""
+
+    virtual = False
+
+    def now(self) -> float:
+        raise NotImplementedError
+
+    def wall(self) -> float:
+        raise NotImplementedError
+
+    def real_delay(self, until: float) -> float | None:
+        """Real seconds to wait before `until`; None means advance at once (speed max)."""
+        raise NotImplementedError
+
+    def advance_to(self, when: float) -> None:
+        """Called when the scheduler reaches a deadline; only virtual clocks move."""
+
+
+@dataclass
+class RealClock(Clock):
+    offset: float = 0.0  # mono of the resumed run, so times carry on across a resume
+    _start: float = field(default_factory=time.monotonic)
+
+    def now(self) -> float:
+        return self.offset + time.monotonic() - self._start
+
+    def wall(self) -> float:
+        return time.time()
+
+    def real_delay(self, until: float) -> float | None:
+        return max(0.0, until - self.now())
+
+
+@dataclass
+class VirtualClock(Clock):
+    """Virtual time for drills: `speed` virtual seconds pass per real second; None is max."""
+
+    speed: float | None = None
+    start_wall: float = 0.0
+    _now: float = 0.0
+    virtual = True
+
+    def now(self) -> float:
+        return self._now
+
+    def wall(self) -> float:
+        return self.start_wall + self._now
+
+    def real_delay(self, until: float) -> float | None:
+        if self.speed is None:
+            return None
+        return max(0.0, (until - self._now) / self.speed)
+
+    def advance_to(self, when: float) -> None:
+        self._now = max(self._now, when)
+
+
+def parse_speed(text: str) -> float | None:
+    """`--speed 10` -> 10.0, `--speed max` -> None; anything else raises ValueError."""
+    if text.strip().lower() == "max":
+        return None
+    value = float(text)
+    if value <= 0:
+        raise ValueError("speed must be above 0")
+    return value

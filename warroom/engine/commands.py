@@ -1,0 +1,183 @@
+"""Operator commands: checked against the incident's state, then journaled with actor and reason.
+
+The console, a live engine and a shell (`warroom approve ...` on a stopped incident) all go
+through `check` and `events_for`, so a command refused in one place is refused everywhere,
+for the same reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from warroom.journal.events import EventType, NewEvent
+from warroom.journal.state import IncidentState, RunResult, StepStatus
+from warroom.runbook.model import StepKind
+
+
+class Action(str, Enum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    DONE = "done"
+    FAIL = "fail"
+    RETRY = "retry"
+    SKIP = "skip"
+    UNDO = "undo"
+    CLAIM = "claim"
+    RELEASE = "release"
+    NOTE = "note"
+    ABORT = "abort"
+
+
+STEP_ACTIONS = {Action.APPROVE, Action.REJECT, Action.DONE, Action.FAIL, Action.RETRY, Action.SKIP, Action.UNDO}
+OVERRIDES = {Action.DONE, Action.FAIL, Action.RETRY, Action.SKIP, Action.UNDO}
+"""Actions that change the plan's course; they need a reason unless a person's step asked for them."""
+
+_PERSON_KINDS = (StepKind.MANUAL, StepKind.ESCALATE)
+_RETRYABLE = {StepStatus.FAILED, StepStatus.IN_DOUBT, StepStatus.CANCELLED, StepStatus.BLOCKED}
+_SKIPPABLE = {StepStatus.PENDING, StepStatus.WAITING, StepStatus.FAILED, StepStatus.BLOCKED,
+              StepStatus.IN_DOUBT, StepStatus.CANCELLED}
+
+
+@dataclass(frozen=True)
+class OperatorCommand:
+    action: Action
+    target: str  # a step id, a resource, or a note's text
+    actor: str
+    reason: str = ""
+
+
+class Refused(Exception):
+    """A command the state does not allow; the message says why and changes nothing."""
+
+
+def needs_reason(state: IncidentState, command: OperatorCommand) -> bool:
+    """Overrides need a reason, except finishing a person's own step (manual, escalate)."""
+    if command.action not in OVERRIDES or state.runbook is None:
+        return False
+    if command.target not in state.steps:
+        return False
+    step = state.runbook.step(command.target)
+    status = state.steps[command.target].status
+    if command.action in (Action.DONE, Action.FAIL) and step.kind in _PERSON_KINDS and status is StepStatus.WAITING:
+        return False
+    return True
+
+
+def check(state: IncidentState, command: OperatorCommand) -> None:
+    """Raises Refused with a clear reason when `command` is not allowed now."""
+    if state.runbook is None:
+        raise Refused("no incident")
+    action, target = command.action, command.target
+    if state.result in (RunResult.SUCCEEDED, RunResult.ROLLED_BACK, RunResult.ABORTED) and action is not Action.NOTE:
+        raise Refused(f"the incident has ended ({state.result.value}); only notes can be added")
+    if action in STEP_ACTIONS:
+        _check_step(state, command)
+    elif action is Action.CLAIM:
+        if not target:
+            raise Refused("claim what? name a resource")
+        held = state.claims.get(target)
+        if held is not None:
+            raise Refused(f"{target} is already claimed by {held.by} ({held.reason or 'no reason given'})")
+    elif action is Action.RELEASE:
+        if target not in state.claims:
+            claimed = ", ".join(state.claims) or "none"
+            raise Refused(f"{target} is not claimed (claimed now: {claimed})")
+    elif action is Action.NOTE:
+        if not target.strip():
+            raise Refused("a note needs text")
+    if needs_reason(state, command) and not command.reason.strip():
+        raise Refused(f"{action.value} {target} overrides the plan: give a reason (--reason TEXT)")
+
+
+def _check_step(state: IncidentState, command: OperatorCommand) -> None:
+    action, target = command.action, command.target
+    runbook = state.runbook
+    assert runbook is not None
+    if target not in state.steps:
+        raise Refused(f"no step {target!r} in this incident")
+    step = runbook.step(target)
+    status = state.steps[target].status
+    if action in (Action.APPROVE, Action.REJECT):
+        if step.kind is not StepKind.APPROVAL:
+            raise Refused(f"{target} is a {step.kind.value} step, not an approval")
+        approval = state.approvals.get(target)
+        if approval is None or status is not StepStatus.WAITING:
+            raise Refused(f"{target} is not waiting for an answer (it is {status.value})")
+        if approval.decision is not None:
+            raise Refused(f"{target} was already {approval.decision} by {approval.by}")
+        if step.four_eyes and command.actor == state.starter:
+            raise Refused(f"{target} needs four eyes: {command.actor} started the run and may not approve it")
+        allowed = may_answer(state, target)
+        if allowed and command.actor not in allowed:
+            raise Refused(f"{command.actor} may not answer {target}; ask {', '.join(allowed)}")
+    elif action in (Action.DONE, Action.FAIL):
+        person_step = step.kind in _PERSON_KINDS and status is StepStatus.WAITING
+        if not (person_step or status in (StepStatus.IN_DOUBT, StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED)):
+            raise Refused(f"{target} is {status.value}; only a manual or escalation step waiting on a person, or a failed or in-doubt step, can be marked {action.value}")
+        if step.kind is StepKind.APPROVAL:
+            raise Refused(f"{target} is an approval: approve or reject it")
+    elif action is Action.RETRY:
+        if status not in _RETRYABLE:
+            raise Refused(f"{target} is {status.value}; only a failed, in-doubt, cancelled or blocked step can be retried")
+    elif action is Action.SKIP:
+        if status not in _SKIPPABLE:
+            raise Refused(f"{target} is {status.value} and cannot be skipped")
+    elif action is Action.UNDO:
+        if step.undo is None:
+            raise Refused(f"{target} has no undo")
+        if status is not StepStatus.SUCCEEDED:
+            raise Refused(f"{target} is {status.value}; only a succeeded step can be undone")
+
+
+def may_answer(state: IncidentState, step_id: str) -> tuple[str, ...]:
+    """Who may approve or reject a step; empty means anyone (but the starter under four eyes)."""
+    runbook = state.runbook
+    assert runbook is not None
+    step = runbook.step(step_id)
+    if step.approvers:
+        return step.approvers
+    return tuple(person for person, role in runbook.roles.items() if role == "commander")
+
+
+def events_for(state: IncidentState, command: OperatorCommand, ts: float, mono: float) -> list[NewEvent]:
+    """The events that journal `command` (call `check` first)."""
+    action, target, actor, reason = command.action, command.target, command.actor, command.reason
+    if action is Action.APPROVE:
+        return [NewEvent(EventType.APPROVAL_GRANTED, actor, ts, mono, target, {"reason": reason})]
+    if action is Action.REJECT:
+        return [NewEvent(EventType.APPROVAL_REJECTED, actor, ts, mono, target, {"reason": reason})]
+    if action is Action.CLAIM:
+        return [NewEvent(EventType.CLAIM_MADE, actor, ts, mono, None, {"resource": target, "by": actor, "reason": reason})]
+    if action is Action.RELEASE:
+        return [NewEvent(EventType.CLAIM_RELEASED, actor, ts, mono, None, {"resource": target, "reason": reason})]
+    if action is Action.NOTE:
+        return [NewEvent(EventType.NOTE_ADDED, actor, ts, mono, None, {"text": target})]
+    if action is Action.ABORT:
+        return [NewEvent(EventType.RUN_ABORTED, actor, ts, mono, None, {"reason": reason})]
+    return [NewEvent(EventType.OPERATOR_OVERRIDE, actor, ts, mono, target, {"action": action.value, "reason": reason})]
+
+
+def continue_hint(state: IncidentState) -> list[str]:
+    """The shell commands that let a run stopped on people go on, one per waiting step."""
+    runbook = state.runbook
+    if runbook is None:
+        return []
+    hints: list[str] = []
+    incident = f"--incident {state.incident}"
+    for sid, s in state.steps.items():
+        step = runbook.step(sid)
+        if s.status is StepStatus.IN_DOUBT:
+            hints.append(f"{sid} is in doubt (started, no result): warroom done {sid} {incident} --reason '...'  |  warroom retry {sid} {incident} --reason '...'  |  warroom skip {sid} {incident} --reason '...'")
+        elif s.status is StepStatus.WAITING and s.waiting_on and s.waiting_on.on == "person":
+            if step.kind is StepKind.APPROVAL:
+                who = may_answer(state, sid)
+                by = f" --as {who[0]}" if who else ""
+                hints.append(f"{sid} waits for approval: warroom approve {sid} {incident}{by}  |  warroom reject {sid} {incident} --reason '...'")
+            else:
+                hints.append(f"{sid} waits for a person: warroom done {sid} {incident}  |  warroom fail {sid} {incident}")
+    for resource, claim in state.claims.items():
+        hints.append(f"{resource} is claimed by {claim.by}: warroom release {resource} {incident} --as {claim.by}")
+    if hints:
+        hints.append(f"then: warroom resume {state.incident} --headless")
+    return hints

@@ -1,0 +1,114 @@
+"""The journal's subcommands (list, export, verify, report) as functions cli.py wires in.
+
+Each takes the parsed arguments and returns an exit code; a journal problem becomes one line
+on stderr (`warroom: <message>`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+
+from warroom.journal.errors import JournalError
+from warroom.journal.export import FORMATS, csv_lines, iso, jsonl_lines, markdown, write_file
+from warroom.journal.report import render_report, report
+from warroom.journal.store import JournalReader
+from warroom.runbook.durations import format_duration
+
+__all__ = ["JournalError", "cmd_export", "cmd_list", "cmd_report", "cmd_verify"]
+
+
+def _guarded(body: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return body(args)
+        except JournalError as exc:
+            print(f"warroom: {exc}", file=sys.stderr)
+            return 1
+        except BrokenPipeError:
+            return 0
+    run.__name__, run.__doc__ = body.__name__, body.__doc__
+    return run
+
+
+def _incident(args: argparse.Namespace) -> str | None:
+    return getattr(args, "incident", None)
+
+
+@_guarded
+def cmd_list(args: argparse.Namespace) -> int:
+    """Incidents in the journal: id, runbook, started, duration, result."""
+    with JournalReader(args.journal) as reader:
+        rows = []
+        for info in reader.incidents():
+            state = reader.state(info.id)
+            rows.append({"incident": info.id, "runbook": info.runbook,
+                         "started": iso(info.started_ts), "duration_s": state.duration_s,
+                         "result": state.result.value, "events": info.events})
+    if getattr(args, "json", False):
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no incidents in {args.journal}")
+        return 0
+    width = max(len(r["incident"]) for r in rows)
+    rb_width = max(len(r["runbook"]) for r in rows)
+    print(f"{'incident':<{width}}  {'runbook':<{rb_width}}  {'started':<20}  "
+          f"{'duration':>8}  result")
+    for r in rows:
+        print(f"{r['incident']:<{width}}  {r['runbook']:<{rb_width}}  {r['started']:<20}  "
+              f"{format_duration(r['duration_s']):>8}  {r['result']}")
+    return 0
+
+
+@_guarded
+def cmd_export(args: argparse.Namespace) -> int:
+    """The audit trail of one incident as jsonl, csv or a Markdown postmortem."""
+    fmt = getattr(args, "format", None) or "jsonl"
+    if fmt not in FORMATS:
+        raise JournalError(f"unknown export format {fmt!r} (choose {', '.join(FORMATS)})")
+    with JournalReader(args.journal) as reader:
+        incident = reader.resolve(_incident(args)).id
+        chunks: Iterator[str]
+        if fmt == "md":
+            chain = reader.verify(incident)
+            chunks = iter([markdown(reader.state(incident), reader.events(incident), chain)])
+        elif fmt == "csv":
+            chunks = csv_lines(reader.events(incident))
+        else:
+            chunks = jsonl_lines(reader.events(incident))
+        output = getattr(args, "output", None)
+        if output and output != "-":
+            write_file(output, chunks)
+        else:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+    return 0
+
+
+@_guarded
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recomputes the hash chain; exit 1 naming the first bad seq if anything was altered."""
+    with JournalReader(args.journal) as reader:
+        chain = reader.verify(_incident(args))
+    if not chain.sound:
+        raise JournalError(f"incident {chain.incident}: journal altered at seq "
+                           f"{chain.bad_seq}: {chain.problem}")
+    print(f"incident {chain.incident}: {chain.events} events, hash chain sound, "
+          f"last hash {chain.head}")
+    return 0
+
+
+@_guarded
+def cmd_report(args: argparse.Namespace) -> int:
+    """Timings, critical path, idle time and the parallel counterfactual of one incident."""
+    with JournalReader(args.journal) as reader:
+        data = report(reader.state(_incident(args)))
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2))
+    else:
+        sys.stdout.write(render_report(data))
+    return 0

@@ -1,0 +1,163 @@
+"""The audit trail in the forms people take away: JSONL for scripts, CSV for spreadsheets,
+and Markdown for the postmortem.
+
+Exports read rows through the reader and state through the reducer; they never recompute
+anything on their own. Writing to a file refuses symlinks and anything but a regular file,
+so an export cannot be steered into overwriting another file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from warroom.journal.chain import ChainReport
+from warroom.journal.errors import JournalError
+from warroom.journal.events import Event
+from warroom.journal.report import report
+from warroom.journal.state import IncidentState
+from warroom.runbook.durations import format_duration
+from warroom.runbook.model import canonical_json
+
+FORMATS = ("jsonl", "csv", "md")
+CSV_COLUMNS = ("seq", "incident", "time", "ts", "mono", "actor", "type", "step", "data",
+               "prev_hash", "hash")
+
+
+def iso(ts: float | None) -> str:
+    """UTC wall-clock time, second precision, the way the exports print it."""
+    if ts is None:
+        return "-"
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def jsonl_lines(events: Iterable[Event]) -> Iterator[str]:
+    for event in events:
+        yield canonical_json(event.to_dict()) + "\n"
+
+
+def csv_lines(events: Iterable[Event]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for event in events:
+        writer.writerow((event.seq, event.incident, iso(event.ts), repr(event.ts),
+                         repr(event.mono), event.actor, event.type, event.step or "",
+                         canonical_json(event.data), event.prev_hash, event.hash))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    """Plain text in a Markdown table cell: no pipes, no line breaks, no HTML."""
+    text = value if isinstance(value, str) else canonical_json(value)
+    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+            .replace("\r", " ").replace("\n", " "))
+
+
+def describe(event: Event) -> str:
+    """One line saying what an event did, for the timeline."""
+    data = event.data
+    if event.type == "run.started":
+        runbook = data.get("runbook", {}).get("id", "?")
+        sha = str(data.get("runbook_sha256", ""))[:12]
+        drill = " (drill)" if data.get("drill") else ""
+        return f"run of {runbook} started{drill}, runbook sha256 {sha}..."
+    return ", ".join(f"{k}={v if isinstance(v, str) else canonical_json(v)}"
+                     for k, v in sorted(data.items()))
+
+
+def markdown(state: IncidentState, events: Iterable[Event], chain: ChainReport) -> str:
+    """A postmortem-ready timeline: summary, timeline with actors, steps, approvals, claims,
+    notes, escalations, and the hash that proves the record."""
+    figures = report(state)
+    runbook = state.runbook
+    title = runbook.title if runbook and runbook.title else figures["runbook"]
+    start = state.started_mono or 0.0
+    out = [
+        f"# Incident {state.incident}: {_cell(title)}",
+        "",
+        "## Summary",
+        "",
+        f"- Runbook: `{figures['runbook']}` (sha256 `{state.runbook_sha256}`)",
+        f"- Started: {iso(state.started_ts)} by {_cell(state.starter)}"
+        + (" (drill)" if state.drill else ""),
+        f"- Ended: {iso(state.ended_ts)}",
+        f"- Result: **{figures['result']}**",
+        f"- Time to recover: {format_duration(figures['mttr_s'])}; idle "
+        f"{format_duration(figures['idle_s'])}; as parallel as the graph allows "
+        f"{format_duration(figures['parallel_s'])}",
+        f"- Critical path: {' -> '.join(figures['critical_path']) or '-'}",
+        "",
+        "## Timeline",
+        "",
+        "| seq | time | elapsed | actor | event | step | details |",
+        "|---:|---|---:|---|---|---|---|",
+    ]
+    outputs = 0
+    for event in events:
+        if event.type == "step.output":
+            outputs += 1
+            continue
+        out.append(
+            f"| {event.seq} | {iso(event.ts)} | {format_duration(event.mono - start)} | "
+            f"{_cell(event.actor)} | {event.type} | {_cell(event.step or '')} | "
+            f"{_cell(describe(event))} |"
+        )
+    out += ["", f"{outputs} output lines are in the JSONL and CSV exports.", "",
+            "## Steps", "",
+            "| step | status | attempts | took | waited | exit | output lines | note |",
+            "|---|---|---:|---:|---:|---:|---:|---|"]
+    for s in state.steps.values():
+        exit_code = "" if s.exit_code is None else str(s.exit_code)
+        out.append(f"| {_cell(s.id)} | {s.status.value} | {s.attempts} | "
+                   f"{format_duration(s.duration_s)} | {format_duration(s.wait_s)} | "
+                   f"{exit_code} | {s.output_lines} | {_cell(s.last_reason)} |")
+    out += ["", "## Approvals", ""]
+    out += [f"- `{_cell(a.step)}`: {a.decision or 'pending'} by {_cell(a.by or '-')} at "
+            f"{iso(a.decided_at)}: {_cell(a.reason or '-')} (asked: {_cell(a.question)})"
+            for a in state.approvals.values()] or ["None."]
+    out += ["", "## Claims", ""]
+    out += [f"- {iso(c.ts)} `{_cell(c.resource)}` {c.action} by {_cell(c.by)}: "
+            f"{_cell(c.reason or '-')}" for c in state.claim_history] or ["None."]
+    out += ["", "## Notes", ""]
+    out += [f"- {iso(n.ts)} {_cell(n.actor)}: {_cell(n.text)}" for n in state.notes] or ["None."]
+    out += ["", "## Escalations", ""]
+    out += [f"- {iso(e.ts)} to {_cell(e.to)} by {_cell(e.actor)}: {_cell(e.reason)}"
+            for e in state.escalations] or ["None."]
+    verdict = "sound" if chain.sound else f"BROKEN at seq {chain.bad_seq}: {chain.problem}"
+    out += ["", "## Verification", "",
+            f"- Events: {chain.events}; hash chain {verdict}",
+            f"- Last hash: `{chain.head}`",
+            f"- Check it: `warroom verify {state.incident}`", ""]
+    return "\n".join(out)
+
+
+def write_file(path: str | os.PathLike[str], chunks: Iterable[str]) -> None:
+    """Writes exactly `path`: never through a symlink, never into a non-regular file."""
+    target = Path(path)
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise JournalError(f"{target}: cannot write the export: {exc.strerror}") from None
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        raise JournalError(f"{target}: is a symbolic link; refusing to write through it")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise JournalError(f"{target}: not a regular file; refusing to write to it")
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise JournalError(f"{target}: cannot write the export: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        for chunk in chunks:
+            fh.write(chunk)

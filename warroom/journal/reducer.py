@@ -1,0 +1,421 @@
+"""The one fold from events to incident state.
+
+The live engine applies each event as it journals it; resume, replay, report and export fold
+the stored rows with the same handlers, so there is no second way to compute state. Handlers
+are looked up in a dict by type, and rows whose handler ignores `data` (output lines, the bulk
+of a long incident) are never JSON-decoded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from warroom.journal.errors import JournalError
+from warroom.journal.events import Event, EventType
+from warroom.journal.state import (
+    Approval, Claim, ClaimRecord, Decision, Escalation, IncidentState, Note, Override,
+    RunResult, StepState, StepStatus, WaitingOn,
+)
+from warroom.runbook.durations import format_duration
+from warroom.runbook.model import Runbook
+
+Handler = Callable[[float, float, str, "str | None", Any], None]
+
+class Reducer:
+    """Folds events one at a time into `state`; feed it in seq order."""
+
+    def __init__(self) -> None:
+        self.state = IncidentState()
+        e = EventType
+        table: dict[EventType, tuple[Handler, bool]] = {
+            e.RUN_STARTED: (self._run_started, True),
+            e.RUN_FINISHED: (self._run_finished, True),
+            e.RUN_INTERRUPTED: (self._run_interrupted, False),
+            e.RUN_RESUMED: (self._run_resumed, False),
+            e.RUN_DEADLINE_PASSED: (self._deadline_passed, False),
+            e.RUN_ABORTED: (self._run_aborted, False),
+            e.PHASE_STARTED: (self._phase_started, True),
+            e.PHASE_FINISHED: (self._phase_finished, True),
+            e.STEP_WAITING: (self._step_waiting, True),
+            e.STEP_STARTED: (self._step_started, True),
+            e.STEP_OUTPUT: (self._step_output, False),
+            e.STEP_SUCCEEDED: (self._step_succeeded, True),
+            e.STEP_FAILED: (self._step_failed, True),
+            e.STEP_TIMED_OUT: (self._step_timed_out, True),
+            e.STEP_RETRY_SCHEDULED: (self._retry_scheduled, True),
+            e.STEP_SKIPPED: (self._step_skipped, True),
+            e.STEP_BLOCKED: (self._step_blocked, True),
+            e.STEP_CANCELLED: (self._step_cancelled, True),
+            e.STEP_IN_DOUBT: (self._step_in_doubt, True),
+            e.UNDO_STARTED: (self._undo_started, False),
+            e.UNDO_SUCCEEDED: (self._undo_succeeded, False),
+            e.UNDO_FAILED: (self._undo_failed, True),
+            e.DECISION_TAKEN: (self._decision_taken, True),
+            e.APPROVAL_REQUESTED: (self._approval_requested, True),
+            e.APPROVAL_GRANTED: (self._approval_granted, True),
+            e.APPROVAL_REJECTED: (self._approval_rejected, True),
+            e.LOCK_ACQUIRED: (self._lock_acquired, True),
+            e.LOCK_RELEASED: (self._lock_released, True),
+            e.CLAIM_MADE: (self._claim_made, True),
+            e.CLAIM_RELEASED: (self._claim_released, True),
+            e.NOTE_ADDED: (self._note_added, True),
+            e.ESCALATION_RAISED: (self._escalation_raised, True),
+            e.OPERATOR_OVERRIDE: (self._operator_override, True),
+            e.DRILL_INJECT: (self._drill_inject, True),
+        }
+        self._handlers: dict[str, tuple[Handler, bool]] = {t.value: h for t, h in table.items()}
+
+    def apply(self, event: Event) -> IncidentState:
+        """Folds one event (as the writer returned it, or as read back)."""
+        type_ = event.type.value if isinstance(event.type, EventType) else event.type
+        entry = self._handlers.get(type_)
+        if entry is not None:
+            entry[0](event.ts, event.mono, event.actor, event.step, event.data)
+        self._advance(event.seq, event.incident, event.ts, event.mono, event.hash, 1)
+        return self.state
+
+    def apply_rows(self, rows: Iterable[tuple[Any, ...]]) -> IncidentState:
+        """Folds stored rows (seq, incident, ts, mono, actor, type, step, data text, prev, hash)."""
+        handlers = self._handlers
+        loads = json.loads
+        count = 0
+        last = None
+        for row in rows:
+            count += 1
+            last = row
+            entry = handlers.get(row[5])
+            if entry is not None:
+                fn, wants_data = entry
+                if wants_data:
+                    try:
+                        data = loads(row[7])
+                    except (TypeError, ValueError):
+                        raise JournalError(
+                            f"row seq {row[0]} is damaged (data is not JSON); run warroom verify"
+                        ) from None
+                    fn(row[2], row[3], row[4], row[6], data)
+                else:
+                    fn(row[2], row[3], row[4], row[6], None)
+        if last is not None:
+            self._advance(last[0], last[1], last[2], last[3], last[9], count)
+        return self.state
+
+    def _advance(self, seq: int, incident: str, ts: float, mono: float, digest: str,
+                 count: int) -> None:
+        st = self.state
+        st.incident = st.incident or incident
+        st.last_seq, st.last_ts, st.last_mono, st.head_hash = seq, ts, mono, digest
+        st.events += count
+
+    def _step(self, step_id: str | None) -> StepState:
+        key = step_id or ""
+        s = self.state.steps.get(key)
+        if s is None:
+            s = self.state.steps[key] = StepState(key)
+        return s
+
+    @staticmethod
+    def _end(s: StepState, mono: float, since: float | None = None) -> None:
+        s.ended_at = mono
+        Reducer._close_run(s, mono)
+        start = s.first_started_at if s.first_started_at is not None else since
+        if start is not None:
+            s.duration_s = mono - start
+        s.waiting_on = None
+
+    @staticmethod
+    def _close_run(s: StepState, mono: float) -> None:
+        if s.runs and s.runs[-1][1] is None:
+            s.runs[-1] = (s.runs[-1][0], mono)
+
+    # run ------------------------------------------------------------------------------
+    def _run_started(self, ts: float, mono: float, actor: str, step: str | None,
+                     data: dict[str, Any]) -> None:
+        st = self.state
+        try:
+            st.runbook = Runbook.from_dict(data["runbook"])
+        except (KeyError, TypeError, ValueError):
+            raise JournalError("run.started does not hold a readable runbook") from None
+        st.runbook_sha256 = data.get("runbook_sha256", "")
+        st.source = data.get("source", "")
+        st.starter = data.get("starter") or actor
+        st.drill = bool(data.get("drill", False))
+        st.auto = bool(data.get("auto", False))
+        st.seed = data.get("seed")
+        st.vars = dict(data.get("vars") or {})
+        st.started_ts, st.started_mono = ts, mono
+        st.result = RunResult.RUNNING
+        st.steps = {sid: StepState(sid) for sid in st.runbook.step_ids}
+
+    def _finish(self, ts: float, mono: float, result: RunResult) -> None:
+        st = self.state
+        st.result = result
+        st.ended_ts, st.ended_mono = ts, mono
+        for s in st.steps.values():
+            self._close_run(s, mono)
+
+    def _run_finished(self, ts: float, mono: float, actor: str, step: str | None,
+                      data: dict[str, Any]) -> None:
+        try:
+            result = RunResult(data.get("result", "succeeded"))
+        except ValueError:
+            raise JournalError(f"run.finished has an unknown result {data.get('result')!r}") from None
+        self._finish(ts, mono, result)
+
+    def _run_aborted(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
+        self._finish(ts, mono, RunResult.ABORTED)
+
+    def _run_interrupted(self, ts: float, mono: float, actor: str, step: str | None,
+                         data: Any) -> None:
+        self._finish(ts, mono, RunResult.INTERRUPTED)
+
+    def _run_resumed(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
+        st = self.state
+        st.result = RunResult.RUNNING
+        st.ended_ts = st.ended_mono = None
+        st.resumes += 1
+
+    def _deadline_passed(self, ts: float, mono: float, actor: str, step: str | None,
+                         data: Any) -> None:
+        self.state.deadline_passed = True
+
+    def _phase_started(self, ts: float, mono: float, actor: str, step: str | None,
+                       data: dict[str, Any]) -> None:
+        self.state.phases[str(data.get("phase", step))] = "running"
+
+    def _phase_finished(self, ts: float, mono: float, actor: str, step: str | None,
+                        data: dict[str, Any]) -> None:
+        self.state.phases[str(data.get("phase", step))] = str(data.get("result", "finished"))
+
+    # steps ----------------------------------------------------------------------------
+    def _step_waiting(self, ts: float, mono: float, actor: str, step: str | None,
+                      data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.WAITING
+        s.waiting_on = WaitingOn(str(data.get("on", "needs")), str(data.get("detail", "")),
+                                 tuple(data.get("holders") or ()))
+        if s.waiting_since is None and s.first_started_at is None:
+            s.waiting_since = mono
+
+    def _step_started(self, ts: float, mono: float, actor: str, step: str | None,
+                      data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.RUNNING
+        s.attempts = max(s.attempts, int(data.get("attempt", s.attempts + 1)))
+        s.started_at, s.ended_at = mono, None
+        if s.first_started_at is None:
+            s.first_started_at = mono
+            if s.waiting_since is not None:
+                s.wait_s = mono - s.waiting_since
+        s.waiting_on = None
+        s.command = data.get("command", s.command)
+        s.runs.append((mono, None))
+
+    def _step_output(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
+        s = self.state.steps.get(step or "")
+        if s is None:
+            s = self._step(step)
+        s.output_lines += 1
+
+    def _step_succeeded(self, ts: float, mono: float, actor: str, step: str | None,
+                        data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.SUCCEEDED
+        s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
+        s.exit_code = data.get("exit_code", s.exit_code)
+        s.outputs = dict(data.get("outputs") or {})
+        self._end(s, mono)
+
+    def _step_failed(self, ts: float, mono: float, actor: str, step: str | None,
+                     data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.FAILED
+        s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
+        s.exit_code = data.get("exit_code", s.exit_code)
+        s.last_reason = str(data.get("reason", ""))
+        self._end(s, mono)
+
+    def _step_timed_out(self, ts: float, mono: float, actor: str, step: str | None,
+                        data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.FAILED
+        s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
+        timeout = data.get("timeout_s")
+        s.last_reason = f"timed out after {format_duration(timeout)}" if timeout else "timed out"
+        self._end(s, mono)
+
+    def _retry_scheduled(self, ts: float, mono: float, actor: str, step: str | None,
+                         data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.WAITING
+        self._close_run(s, mono)
+        delay = data.get("delay_s", 0)
+        s.waiting_on = WaitingOn("retry", f"attempt {data.get('attempt', s.attempts + 1)} "
+                                          f"in {format_duration(delay)}")
+
+    def _step_skipped(self, ts: float, mono: float, actor: str, step: str | None,
+                      data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.SKIPPED
+        s.last_reason = str(data.get("reason", ""))
+        self._end(s, mono)
+
+    def _step_blocked(self, ts: float, mono: float, actor: str, step: str | None,
+                      data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.BLOCKED
+        s.last_reason = f"need {data['by']} failed" if data.get("by") else "a need failed"
+        s.waiting_on = None
+
+    def _step_cancelled(self, ts: float, mono: float, actor: str, step: str | None,
+                        data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.CANCELLED
+        s.last_reason = str(data.get("reason", ""))
+        self._end(s, mono)
+
+    def _step_in_doubt(self, ts: float, mono: float, actor: str, step: str | None,
+                       data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status = StepStatus.IN_DOUBT
+        s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
+        self._close_run(s, mono)
+
+    def _undo_started(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
+        self._step(step).undoing = True
+
+    def _undo_succeeded(self, ts: float, mono: float, actor: str, step: str | None,
+                        data: Any) -> None:
+        s = self._step(step)
+        s.status, s.undoing = StepStatus.UNDONE, False
+
+    def _undo_failed(self, ts: float, mono: float, actor: str, step: str | None,
+                     data: dict[str, Any]) -> None:
+        s = self._step(step)
+        s.status, s.undoing = StepStatus.UNDO_FAILED, False
+        s.last_reason = str(data.get("reason", "undo failed"))
+
+    # people ---------------------------------------------------------------------------
+    def _decision_taken(self, ts: float, mono: float, actor: str, step: str | None,
+                        data: dict[str, Any]) -> None:
+        self.state.decisions.append(Decision(
+            step, data.get("branch"), data.get("when"), tuple(data.get("then") or ()),
+            tuple(data.get("skipped") or ()), actor, ts,
+        ))
+
+    def _approval_requested(self, ts: float, mono: float, actor: str, step: str | None,
+                            data: dict[str, Any]) -> None:
+        approvers = tuple(data.get("approvers") or ())
+        question = str(data.get("question", ""))
+        self.state.approvals[step or ""] = Approval(
+            step or "", question, approvers, bool(data.get("four_eyes", False)), ts,
+        )
+        s = self._step(step)
+        s.status = StepStatus.WAITING
+        s.waiting_on = WaitingOn("person", question, approvers)
+        if s.waiting_since is None and s.first_started_at is None:
+            s.waiting_since = mono
+
+    def _decide(self, ts: float, actor: str, step: str | None, data: dict[str, Any],
+                decision: str) -> Approval:
+        approval = self.state.approvals.get(step or "")
+        if approval is None:
+            approval = self.state.approvals[step or ""] = Approval(step or "")
+        approval.decision, approval.by = decision, actor
+        approval.reason, approval.decided_at = str(data.get("reason", "")), ts
+        return approval
+
+    def _approval_granted(self, ts: float, mono: float, actor: str, step: str | None,
+                          data: dict[str, Any]) -> None:
+        self._decide(ts, actor, step, data, "granted")
+        s = self._step(step)
+        s.status = StepStatus.SUCCEEDED
+        self._end(s, mono, since=s.waiting_since)
+
+    def _approval_rejected(self, ts: float, mono: float, actor: str, step: str | None,
+                           data: dict[str, Any]) -> None:
+        approval = self._decide(ts, actor, step, data, "rejected")
+        s = self._step(step)
+        s.status = StepStatus.FAILED
+        s.last_reason = f"rejected by {actor}" + (f": {approval.reason}" if approval.reason else "")
+        self._end(s, mono, since=s.waiting_since)
+
+    def _lock_acquired(self, ts: float, mono: float, actor: str, step: str | None,
+                       data: dict[str, Any]) -> None:
+        for name in data.get("locks") or ():
+            self.state.locks.setdefault(_lock_name(name), []).append(step or actor)
+
+    def _lock_released(self, ts: float, mono: float, actor: str, step: str | None,
+                       data: dict[str, Any]) -> None:
+        locks = self.state.locks
+        for name in data.get("locks") or ():
+            key = _lock_name(name)
+            holders = locks.get(key, [])
+            if (step or actor) in holders:
+                holders.remove(step or actor)
+            if not holders:
+                locks.pop(key, None)
+
+    def _claim_made(self, ts: float, mono: float, actor: str, step: str | None,
+                    data: dict[str, Any]) -> None:
+        resource = str(data.get("resource", ""))
+        by, reason = str(data.get("by") or actor), str(data.get("reason", ""))
+        self.state.claims[resource] = Claim(resource, by, reason, ts)
+        self.state.claim_history.append(ClaimRecord(resource, "made", by, reason, ts))
+
+    def _claim_released(self, ts: float, mono: float, actor: str, step: str | None,
+                        data: dict[str, Any]) -> None:
+        resource = str(data.get("resource", ""))
+        self.state.claims.pop(resource, None)
+        self.state.claim_history.append(
+            ClaimRecord(resource, "released", actor, str(data.get("reason", "")), ts)
+        )
+
+    def _note_added(self, ts: float, mono: float, actor: str, step: str | None,
+                    data: dict[str, Any]) -> None:
+        self.state.notes.append(Note(actor, str(data.get("text", "")), ts, step))
+
+    def _escalation_raised(self, ts: float, mono: float, actor: str, step: str | None,
+                           data: dict[str, Any]) -> None:
+        self.state.escalations.append(
+            Escalation(str(data.get("to", "")), str(data.get("reason", "")), actor, ts, step)
+        )
+
+    def _operator_override(self, ts: float, mono: float, actor: str, step: str | None,
+                           data: dict[str, Any]) -> None:
+        action, reason = str(data.get("action", "")), str(data.get("reason", ""))
+        self.state.overrides.append(Override(action, step, reason, actor, ts))
+        if step is None or action == "undo":
+            return
+        s = self._step(step)
+        s.last_reason = f"{action} by {actor}" + (f": {reason}" if reason else "")
+        if action == "skip":
+            s.status = StepStatus.SKIPPED
+            self._end(s, mono)
+        elif action == "done":
+            s.status = StepStatus.SUCCEEDED
+            self._end(s, mono, since=s.waiting_since)
+        elif action == "fail":
+            s.status = StepStatus.FAILED
+            self._end(s, mono, since=s.waiting_since)
+        elif action in ("retry", "rerun"):
+            s.status = StepStatus.PENDING
+            s.waiting_on = None
+
+    def _drill_inject(self, ts: float, mono: float, actor: str, step: str | None,
+                      data: dict[str, Any]) -> None:
+        self.state.injects.append({"ts": ts, "actor": actor, "step": step, **data})
+
+
+def _lock_name(name: str) -> str:
+    return name[: -len(":shared")] if name.endswith(":shared") else name
+
+
+def reduce(events: Iterable[Event]) -> IncidentState:
+    """The state after `events`, folded in order."""
+    reducer = Reducer()
+    for event in events:
+        reducer.apply(event)
+    return reducer.state

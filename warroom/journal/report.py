@@ -1,0 +1,108 @@
+"""The after-action figures: what took the time, what waited, and what parallelism would save.
+
+Computed only from the folded state, so a report of a live incident and of one replayed a
+year later agree; the counterfactual reuses the planner's scheduler with actual durations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warroom.journal.errors import JournalError
+from warroom.journal.state import IncidentState, StepStatus
+from warroom.runbook.durations import format_duration
+from warroom.runbook.plan import critical_path, schedule
+
+_DID_NOT_RUN = (StepStatus.PENDING, StepStatus.SKIPPED, StepStatus.BLOCKED)
+
+
+def _ran(state: IncidentState) -> dict[str, float]:
+    """Actual durations of the steps that ran (started, or answered by a person)."""
+    return {
+        sid: s.duration_s for sid, s in state.steps.items()
+        if s.duration_s is not None and s.status not in _DID_NOT_RUN
+        and state.runbook is not None and sid in state.runbook.step_ids
+    }
+
+
+def idle_seconds(state: IncidentState) -> float:
+    """Time within the incident when no step was running (people thinking, waiting, gaps)."""
+    start, total = state.started_mono, state.duration_s
+    if start is None or total is None:
+        return 0.0
+    end = start + total
+    intervals = sorted(
+        (max(a, start), min(b if b is not None else end, end))
+        for s in state.steps.values() for a, b in s.runs
+    )
+    covered, reach = 0.0, start
+    for a, b in intervals:
+        if b <= reach:
+            continue
+        covered += b - max(a, reach)
+        reach = b
+    return max(0.0, total - covered)
+
+
+def report(state: IncidentState) -> dict[str, Any]:
+    """The report fields DESIGN.md lists (`report --json`), plus a few for the human form."""
+    if state.runbook is None:
+        raise JournalError(f"incident {state.incident!r} has no run.started event")
+    durations = _ran(state)
+    ran = set(durations)
+    full = {sid: durations.get(sid, 0.0) for sid in state.runbook.step_ids}
+    parallel = schedule(state.runbook, full, include=ran).makespan_s if ran else 0.0
+    path = critical_path(state.runbook, full, include=ran) if ran else []
+    linear = sum(durations.values())
+    return {
+        "incident": state.incident,
+        "runbook": state.runbook.id,
+        "result": state.result.value,
+        "drill": state.drill,
+        "started_ts": state.started_ts,
+        "mttr_s": state.duration_s,
+        "steps": [
+            {
+                "id": s.id,
+                "status": s.status.value,
+                "duration_s": s.duration_s,
+                "wait_s": s.wait_s,
+                "attempts": s.attempts,
+            }
+            for s in state.steps.values()
+        ],
+        "critical_path": path,
+        "critical_path_s": sum(durations[sid] for sid in path),
+        "idle_s": idle_seconds(state),
+        "linear_s": linear,
+        "parallel_s": parallel,
+        "approvals": len(state.approvals),
+        "escalations": len(state.escalations),
+        "overrides": len(state.overrides),
+        "head_hash": state.head_hash,
+    }
+
+
+def render_report(data: dict[str, Any]) -> str:
+    """The report for a person at a terminal."""
+    mttr = data["mttr_s"]
+    lines = [
+        f"incident   {data['incident']}  ({data['runbook']}{', drill' if data['drill'] else ''})",
+        f"result     {data['result']}",
+        f"MTTR       {format_duration(mttr)}",
+        f"idle       {format_duration(data['idle_s'])}  (no step running)",
+        f"critical   {' -> '.join(data['critical_path']) or '-'}  "
+        f"({format_duration(data['critical_path_s'])})",
+        f"parallel   {format_duration(data['parallel_s'])}  (the same steps, as parallel as "
+        f"the graph allows; one after another: {format_duration(data['linear_s'])})",
+    ]
+    if mttr and data["parallel_s"] < mttr:
+        lines.append(f"           would have saved {format_duration(mttr - data['parallel_s'])}")
+    width = max((len(s["id"]) for s in data["steps"]), default=4)
+    lines += ["", f"{'step':<{width}}  {'status':<11}  {'took':>7}  {'waited':>7}  attempts"]
+    for s in data["steps"]:
+        lines.append(
+            f"{s['id']:<{width}}  {s['status']:<11}  {format_duration(s['duration_s']):>7}  "
+            f"{format_duration(s['wait_s']):>7}  {s['attempts']}"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,185 @@
+"""What an incident looks like at a moment: the single shape every reader draws from.
+
+These classes are only ever filled by the reducer, so the console, resume, replay, report and
+export cannot disagree about a step's status or timing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from warroom.runbook.model import Runbook
+
+
+class StepStatus(str, Enum):
+    PENDING = "pending"
+    WAITING = "waiting"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    IN_DOUBT = "in_doubt"
+    UNDONE = "undone"
+    UNDO_FAILED = "undo_failed"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (StepStatus.PENDING, StepStatus.WAITING, StepStatus.RUNNING,
+                            StepStatus.IN_DOUBT)
+
+
+class RunResult(str, Enum):
+    RUNNING = "running"
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    ABORTED = "aborted"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class WaitingOn:
+    """What a waiting step waits for: needs, a lock, a claim, a person, or a retry delay."""
+
+    on: str
+    detail: str = ""
+    holders: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class StepState:
+    id: str
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    exit_code: int | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    started_at: float | None = None  # mono, the latest attempt
+    ended_at: float | None = None  # mono
+    first_started_at: float | None = None  # mono
+    duration_s: float | None = None  # first start to end, retries included
+    wait_s: float = 0.0  # first waiting to first start
+    waiting_since: float | None = None
+    waiting_on: WaitingOn | None = None
+    last_reason: str = ""
+    output_lines: int = 0
+    command: str | list[str] | None = None
+    runs: list[tuple[float, float | None]] = field(default_factory=list)  # (start, end) per attempt
+    undoing: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    resource: str
+    by: str
+    reason: str
+    since: float  # wall clock
+
+
+@dataclass
+class Approval:
+    step: str
+    question: str = ""
+    approvers: tuple[str, ...] = ()
+    four_eyes: bool = False
+    requested_at: float | None = None  # wall clock
+    decision: str | None = None  # granted | rejected
+    by: str | None = None
+    reason: str = ""
+    decided_at: float | None = None  # wall clock
+
+
+@dataclass(frozen=True)
+class Decision:
+    step: str | None
+    branch: int | None
+    when: str | None
+    then: tuple[str, ...]
+    skipped: tuple[str, ...]
+    actor: str
+    ts: float
+
+
+@dataclass(frozen=True)
+class Note:
+    actor: str
+    text: str
+    ts: float
+    step: str | None = None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    to: str
+    reason: str
+    actor: str
+    ts: float
+    step: str | None = None
+
+
+@dataclass(frozen=True)
+class Override:
+    action: str
+    step: str | None
+    reason: str
+    actor: str
+    ts: float
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """A claim or release as it happened, for the audit trail (the board shows only live ones)."""
+
+    resource: str
+    action: str  # made | released
+    by: str
+    reason: str
+    ts: float
+
+
+@dataclass
+class IncidentState:
+    incident: str = ""
+    runbook: Runbook | None = None
+    runbook_sha256: str = ""
+    source: str = ""
+    starter: str = ""
+    drill: bool = False
+    auto: bool = False
+    seed: Any = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    started_ts: float | None = None
+    started_mono: float | None = None
+    ended_ts: float | None = None
+    ended_mono: float | None = None
+    last_ts: float | None = None
+    last_mono: float | None = None
+    result: RunResult = RunResult.RUNNING
+    steps: dict[str, StepState] = field(default_factory=dict)
+    phases: dict[str, str] = field(default_factory=dict)  # phase id -> running | result
+    locks: dict[str, list[str]] = field(default_factory=dict)  # resource -> holding steps
+    claims: dict[str, Claim] = field(default_factory=dict)
+    claim_history: list[ClaimRecord] = field(default_factory=list)
+    approvals: dict[str, Approval] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    escalations: list[Escalation] = field(default_factory=list)
+    overrides: list[Override] = field(default_factory=list)
+    injects: list[dict[str, Any]] = field(default_factory=list)
+    resumes: int = 0
+    deadline_passed: bool = False
+    events: int = 0
+    last_seq: int = 0
+    head_hash: str = ""
+
+    @property
+    def duration_s(self) -> float | None:
+        """Start to end (or to the latest event while it runs), on the run's clock."""
+        if self.started_mono is None:
+            return None
+        end = self.ended_mono if self.ended_mono is not None else self.last_mono
+        return None if end is None else end - self.started_mono
