@@ -166,7 +166,8 @@ def runbook_change_note(state: IncidentState) -> dict[str, Any]:
         parts.append("added " + ", ".join(added))
     if removed := sorted(set(old) - set(new)):
         parts.append("removed " + ", ".join(removed))
-    if changed := sorted(sid for sid in set(old) & set(new) if old[sid] != new[sid]):
+    normalized = {s["id"]: s for s in runbook.to_dict()["steps"]}
+    if changed := sorted(sid for sid, s in ((s["id"], s) for s in current.to_dict()["steps"]) if sid in normalized and normalized[sid] != s):
         parts.append("changed " + ", ".join(changed))
     return {"runbook_changed": True, "diff": "; ".join(parts) or "settings changed"}
 

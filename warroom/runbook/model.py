@@ -265,8 +265,13 @@ class Runbook:
         return Model.LINEAR if self.mode is Mode.LINEAR else Model.PARALLEL
 
     def to_dict(self) -> dict[str, Any]:
-        """The normalized, JSON-ready form the journal embeds."""
-        return _to_jsonable(self)
+        """The normalized, JSON-ready form the journal embeds. Where the file sits and on
+        which lines are not part of it: moving a file or adding a comment changes nothing."""
+        data = _to_jsonable(self)
+        del data["source"]
+        for step in data["steps"]:
+            del step["line"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Runbook:
