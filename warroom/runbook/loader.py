@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -457,20 +457,24 @@ class _Builder:
     def check_references(self, runbook: Runbook) -> None:
         for s in runbook.steps:
             raw = self.step_locs[s.id]
-            upstream = graph.ancestors(runbook, s.id)
             if s.when is not None:
-                self.check_expression(runbook, s, raw, ("when",), s.when, upstream)
+                self.check_expression(runbook, s, raw, ("when",), s.when, False)
             if s.until is not None:
-                self.check_expression(runbook, s, raw, ("until",), s.until, upstream | {s.id})
+                self.check_expression(runbook, s, raw, ("until",), s.until, True)
             for i, branch in enumerate(s.branches):
                 if branch.when is not None:
-                    self.check_expression(runbook, s, raw, ("decide", i, "when"), branch.when, upstream)
-            kind_key = s.kind.value
+                    self.check_expression(runbook, s, raw, ("decide", i, "when"), branch.when, False)
             if s.kind in (StepKind.RUN, StepKind.CHECK, StepKind.MANUAL, StepKind.APPROVAL, StepKind.ESCALATE):
-                self.check_templates(runbook, s, raw, kind_key, upstream)
+                self.check_templates(runbook, s, raw, s.kind.value, False)
             for key in ("undo", "notify"):
                 if key in raw:
-                    self.check_templates(runbook, s, raw, key, upstream | {s.id})
+                    self.check_templates(runbook, s, raw, key, True)
+
+    def upstream(self, runbook: Runbook, step_id: str, itself: bool) -> set[str]:
+        """Steps whose results exist when `step_id` runs (computed only for steps that refer
+        to other steps: a graph walk per step would make large runbooks slow to load)."""
+        found = graph.ancestors(runbook, step_id)
+        return found | {step_id} if itself else found
 
     def value_location(self, container: LocDict | LocList, key: Any, offset: int, text: str) -> Location:
         """Where character `offset` of a scalar's text sits in the file."""
@@ -488,7 +492,7 @@ class _Builder:
             return Location(self.filename, base.line + newlines, offset - text.rfind("\n", 0, offset))
         return Location(self.filename, base.line, base.col + quote + offset)
 
-    def check_expression(self, runbook: Runbook, s: Step, raw: LocDict, key_path: tuple[Any, ...], text: str, upstream: set[str]) -> None:
+    def check_expression(self, runbook: Runbook, s: Step, raw: LocDict, key_path: tuple[Any, ...], text: str, itself: bool) -> None:
         container: Any = raw
         for key in key_path[:-1]:
             container = container[key]
@@ -498,12 +502,12 @@ class _Builder:
             self.problem(self.value_location(container, key_path[-1], exc.offset, text), f"bad expression: {exc.message}")
             return
         for ref in sorted(expression.references):
-            message = self.reference_problem(runbook, ref, upstream, s.id)
+            message = self.reference_problem(runbook, ref, lambda: self.upstream(runbook, s.id, itself), s.id)
             if message:
                 offset = max(text.find(ref[0] + "." + ref[1]) if len(ref) > 1 else text.find(ref[0]), 0)
                 self.problem(self.value_location(container, key_path[-1], offset, text), message)
 
-    def check_templates(self, runbook: Runbook, s: Step, raw: LocDict, key: str, upstream: set[str]) -> None:
+    def check_templates(self, runbook: Runbook, s: Step, raw: LocDict, key: str, itself: bool) -> None:
         value = raw[key]
         pieces: list[tuple[LocDict | LocList, Any, str]]
         if isinstance(value, LocList):
@@ -517,13 +521,13 @@ class _Builder:
                 self.problem(self.value_location(container, item_key, exc.offset, text), f"bad template: {exc.message}")
                 continue
             for ref in sorted(template.references):
-                message = self.reference_problem(runbook, ref, upstream, s.id)
+                message = self.reference_problem(runbook, ref, lambda: self.upstream(runbook, s.id, itself), s.id)
                 if message:
                     offset = max(text.find(".".join(ref[:2])), 0)
                     self.problem(self.value_location(container, item_key, offset, text), message)
 
     @staticmethod
-    def reference_problem(runbook: Runbook, ref: tuple[str, ...], upstream: set[str], step_id: str) -> str | None:
+    def reference_problem(runbook: Runbook, ref: tuple[str, ...], upstream: Callable[[], set[str]], step_id: str) -> str | None:
         dotted = ".".join(ref)
         root = ref[0]
         if root == "vars":
@@ -555,6 +559,6 @@ class _Builder:
                 return f"step {target!r} declares no output {ref[3]!r} (its outputs: {declared}){did_you_mean(ref[3], names)}"
         elif len(ref) != 3:
             return f"{dotted}: {field} has no parts"
-        if target not in upstream:
+        if target not in upstream():
             return f"{dotted}: {target!r} does not run before {step_id!r}; add it to needs"
         return None
