@@ -155,5 +155,5 @@ def catalogue_markdown() -> str:
         "| type | data |",
         "|---|---|",
     ]
-    lines += [f"| `{t.value}` | {DATA_FIELDS[t]} |" for t in EventType]
+    lines += [f"| `{t.value}` | {DATA_FIELDS[t].replace('|', chr(92) + '|')} |" for t in EventType]
     return "\n".join(lines) + "\n"
