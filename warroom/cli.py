@@ -207,9 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_incident(p, positional=True)
     _add_journal(p)
 
-    p = command("report", "timings, critical path, idle time and what parallelism would have saved", _journal_handler("report"))
+    p = command("report", "timings, critical path, idle time, what parallelism would have saved, and the review", _journal_handler("report"))
     _add_incident(p, positional=True)
     p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="two incidents (two drills of a runbook) side by side")
+    p.add_argument("--runbook", metavar="NAME", help="every incident of a runbook: MTTR mean, median, p90, what fails most")
     _add_journal(p)
 
     from_checklist = command("checklist", "the decision checklist: should this recovery be sequential, hybrid or parallel?", _cmd_checklist)

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 
+from warroom.journal.analysis import compare, render_runbook_summary, runbook_summary
 from warroom.journal.errors import JournalError
 from warroom.journal.export import FORMATS, csv_lines, iso, jsonl_lines, markdown, write_file
 from warroom.journal.report import render_report, report
@@ -104,11 +105,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 @_guarded
 def cmd_report(args: argparse.Namespace) -> int:
-    """Timings, critical path, idle time and the parallel counterfactual of one incident."""
+    """Timings, critical path, idle time, the parallel counterfactual and the review of one
+    incident; or two side by side (--compare A B); or every incident of a runbook (--runbook)."""
+    compared = getattr(args, "compare", None)
+    runbook_id = getattr(args, "runbook", None)
     with JournalReader(args.journal) as reader:
-        data = report(reader.state(_incident(args)))
+        if runbook_id:
+            states = [reader.state(i.id) for i in reader.incidents() if i.runbook == runbook_id]
+            if not states:
+                known = ", ".join(sorted({i.runbook for i in reader.incidents()})) or "none"
+                raise JournalError(f"no incident of runbook {runbook_id!r} in {args.journal} (runbooks: {known})")
+            data = runbook_summary(runbook_id, states)
+            text = render_runbook_summary(data)
+        elif compared:
+            first, second = (report(reader.state(i)) for i in compared)
+            data = {"a": first, "b": second}
+            text = compare(first, second)
+        else:
+            data = report(reader.state(_incident(args)))
+            text = render_report(data)
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2))
     else:
-        sys.stdout.write(render_report(data))
+        sys.stdout.write(text)
     return 0

@@ -117,7 +117,16 @@ class Reducer:
         return s
 
     @staticmethod
+    def _wait(s: StepState, mono: float, on: str | None) -> None:
+        """Closes the step's current wait (adding it to its total by kind), opens `on`."""
+        if s.open_wait is not None:
+            kind, since = s.open_wait
+            s.waits[kind] = s.waits.get(kind, 0.0) + max(0.0, mono - since)
+        s.open_wait = (on, mono) if on is not None else None
+
+    @staticmethod
     def _end(s: StepState, mono: float, since: float | None = None) -> None:
+        Reducer._wait(s, mono, None)
         s.ended_at = mono
         Reducer._close_run(s, mono)
         start = s.first_started_at if s.first_started_at is not None else since
@@ -196,12 +205,16 @@ class Reducer:
         s.status = StepStatus.WAITING
         s.waiting_on = WaitingOn(str(data.get("on", "needs")), str(data.get("detail", "")),
                                  tuple(data.get("holders") or ()))
+        self._wait(s, mono, s.waiting_on.on)
+        if not s.wait_log or s.wait_log[-1] != s.waiting_on:
+            s.wait_log.append(s.waiting_on)
         if s.waiting_since is None and s.first_started_at is None:
             s.waiting_since = mono
 
     def _step_started(self, ts: float, mono: float, actor: str, step: str | None,
                       data: dict[str, Any]) -> None:
         s = self._step(step)
+        self._wait(s, mono, None)
         s.status = StepStatus.RUNNING
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts + 1)))
         s.started_at, s.ended_at = mono, None
@@ -251,6 +264,7 @@ class Reducer:
         s = self._step(step)
         s.status = StepStatus.WAITING
         self._close_run(s, mono)
+        self._wait(s, mono, "retry")
         delay = data.get("delay_s", 0)
         s.waiting_on = WaitingOn("retry", f"attempt {data.get('attempt', s.attempts + 1)} "
                                           f"in {format_duration(delay)}")
@@ -266,6 +280,7 @@ class Reducer:
                       data: dict[str, Any]) -> None:
         s = self._step(step)
         s.status = StepStatus.BLOCKED
+        self._wait(s, mono, None)
         s.last_reason = f"need {data['by']} failed" if data.get("by") else "a need failed"
         s.waiting_on = None
 
@@ -315,6 +330,7 @@ class Reducer:
         s = self._step(step)
         s.status = StepStatus.WAITING
         s.waiting_on = WaitingOn("person", question, approvers)
+        self._wait(s, mono, "person")
         if s.waiting_since is None and s.first_started_at is None:
             s.waiting_since = mono
 

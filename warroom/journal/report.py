@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from warroom.journal.analysis import relaxed, render_review, review
 from warroom.journal.errors import JournalError
 from warroom.journal.state import IncidentState, StepStatus
 from warroom.runbook.durations import format_duration
@@ -51,7 +52,7 @@ def report(state: IncidentState) -> dict[str, Any]:
     durations = _ran(state)
     ran = set(durations)
     full = {sid: durations.get(sid, 0.0) for sid in state.runbook.step_ids}
-    parallel = schedule(state.runbook, full, include=ran).makespan_s if ran else 0.0
+    parallel = schedule(relaxed(state.runbook), full, include=ran).makespan_s if ran else 0.0
     path = critical_path(state.runbook, full, include=ran) if ran else []
     linear = sum(durations.values())
     return {
@@ -80,6 +81,7 @@ def report(state: IncidentState) -> dict[str, Any]:
         "escalations": len(state.escalations),
         "overrides": len(state.overrides),
         "head_hash": state.head_hash,
+        "review": review(state),
     }
 
 
@@ -105,4 +107,4 @@ def render_report(data: dict[str, Any]) -> str:
             f"{s['id']:<{width}}  {s['status']:<11}  {format_duration(s['duration_s']):>7}  "
             f"{format_duration(s['wait_s']):>7}  {s['attempts']}"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + render_review(data["review"])

@@ -64,6 +64,9 @@ class StepState:
     duration_s: float | None = None  # first start to end, retries included
     wait_s: float = 0.0  # first waiting to first start
     waiting_since: float | None = None
+    waits: dict[str, float] = field(default_factory=dict)  # seconds waited, by what on
+    open_wait: tuple[str, float] | None = None  # (on, since) while a wait is under way
+    wait_log: list[WaitingOn] = field(default_factory=list)  # each distinct wait, in order
     waiting_on: WaitingOn | None = None
     last_reason: str = ""
     output_lines: int = 0
