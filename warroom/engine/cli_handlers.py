@@ -20,7 +20,7 @@ from warroom.journal.events import Event
 from warroom.journal.reducer import Reducer
 from warroom.journal.state import IncidentState, RunResult
 from warroom.journal.store import JournalReader, JournalWriter
-from warroom.journal.timeline import event_line
+from warroom.journal.timeline import event_line, line, output_text
 from warroom.runbook.errors import RunbookError
 from warroom.runbook.loader import load_runbook
 from warroom.runbook.model import Runbook
@@ -68,13 +68,9 @@ class HeadlessPrinter:
         state = self.engine.state
         print(event_line(event, state.runbook, state.started_mono), flush=False)
 
-    def on_output(self, step: str | None, stream: str, line: str) -> None:
+    def on_output(self, step: str | None, stream: str, text: str) -> None:
         state = self.engine.state
-        thread = (state.runbook.step(step).thread or "") if state.runbook and step else ""
-        prefix = "!" if stream == "stderr" else "|"
-        elapsed = int(self.engine.clock.now() - (state.started_mono or 0.0))
-        stamp = f"{elapsed // 3600:02d}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"
-        print(f"{stamp}  {thread[:10]:<10}  {(step or '-')[:24]:<24}  {prefix} {line}")
+        print(line(self.engine.clock.now(), state.started_mono, state.runbook, step, output_text(stream, text)))
 
 
 def _install_signals(engine: Engine, received: list[int]) -> None:

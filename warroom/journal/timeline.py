@@ -57,10 +57,10 @@ def what(event: Event) -> str:
         shown = command if isinstance(command, str) else " ".join(command) if command else ""
         return f"started (attempt {d.get('attempt', 1)})" + (f": {shown}" if shown else "")
     if t == "step.output":
-        return f"| {_text(d, 'text')}"
+        return output_text(_text(d, "stream"), _text(d, "text"))
     if t == "step.succeeded":
         outputs = d.get("outputs") or {}
-        shown = ", ".join(f"{k}={v}" for k, v in outputs.items() if v is not None)
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(outputs.items()) if v is not None)
         took = f" in {format_duration(d['duration_s'])}" if d.get("duration_s") is not None else ""
         return f"succeeded{took}" + (f" ({shown})" if shown else "")
     if t == "step.failed":
@@ -113,12 +113,21 @@ def what(event: Event) -> str:
     return t
 
 
-def event_line(event: Event, runbook: Runbook | None, started_mono: float | None) -> str:
-    elapsed = _clock(event.mono - (started_mono or 0.0))
+def output_text(stream: str, text: str) -> str:
+    return f"{'!' if stream == 'stderr' else '|'} {text}"
+
+
+def line(mono: float, started_mono: float | None, runbook: Runbook | None, step: str | None, text: str) -> str:
+    """One timeline line: elapsed time, thread, step, text."""
+    elapsed = _clock(mono - (started_mono or 0.0))
     thread = ""
-    if runbook is not None and event.step:
+    if runbook is not None and step:
         try:
-            thread = runbook.step(event.step).thread or ""
+            thread = runbook.step(step).thread or ""
         except KeyError:
             thread = ""
-    return f"{elapsed}  {thread[:10]:<10}  {(event.step or '-')[:24]:<24}  {what(event)}"
+    return f"{elapsed}  {thread[:10]:<10}  {(step or '-')[:24]:<24}  {text}"
+
+
+def event_line(event: Event, runbook: Runbook | None, started_mono: float | None) -> str:
+    return line(event.mono, started_mono, runbook, event.step, what(event))
