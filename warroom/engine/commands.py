@@ -171,7 +171,7 @@ def continue_hint(state: IncidentState) -> list[str]:
             hints.append(f"{sid} is in doubt (started, no result): warroom done {sid} {incident} --reason '...'  |  warroom retry {sid} {incident} --reason '...'  |  warroom skip {sid} {incident} --reason '...'")
         elif s.status is StepStatus.WAITING and s.waiting_on and s.waiting_on.on == "person":
             if step.kind is StepKind.APPROVAL:
-                who = may_answer(state, sid)
+                who = [p for p in may_answer(state, sid) if not (step.four_eyes and p == state.starter)]
                 by = f" --as {who[0]}" if who else ""
                 hints.append(f"{sid} waits for approval: warroom approve {sid} {incident}{by}  |  warroom reject {sid} {incident} --reason '...'")
             else:

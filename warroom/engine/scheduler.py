@@ -38,6 +38,10 @@ _BAD_NEED = {StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.BLOCKED, StepSt
              StepStatus.UNDO_FAILED}
 _NOT_OK = {StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED, StepStatus.UNDO_FAILED}
 _PERSON_KINDS = (StepKind.MANUAL, StepKind.ESCALATE, StepKind.APPROVAL)
+_ENGINE_TIMERS = {"done", "wait", "retry", "poll", "inject", "release", "auto"}
+"""Timers after which the engine acts on its own, so a headless run must not stop before them.
+An approval's timeout joins them in virtual time: a drill plays it out, while a real run
+stops for a person rather than idle with the journal locked until nobody answered."""
 
 
 class Outcome(str, Enum):
@@ -115,6 +119,7 @@ class Engine:
         self.undo_queue: list[str] = []
         self.undoing: str | None = None
         self.rollback: str | None = None  # why a rollback runs, while it runs
+        self.ended = False  # run() has returned: commands are refused instead of never answered
         self.listeners: list[Callable[[Event], None]] = []
         self.output_listeners: list[Callable[[str | None, str, str], None]] = []
         self.order = {sid: i for i, sid in enumerate(runbook.step_ids)}
@@ -193,6 +198,19 @@ class Engine:
 
     # the loop --------------------------------------------------------------------------------
     async def run(self) -> Outcome:
+        try:
+            return await self.loop()
+        finally:
+            self.ended = True
+            while not self.queue.empty():
+                item = self.queue.get_nowait()
+                if isinstance(item, _Command) and not item.future.done():
+                    item.future.set_exception(self.ended_refusal())
+
+    def ended_refusal(self) -> Refused:
+        return Refused(f"this run has stopped ({self.state.result.value}); act from a shell, then resume it")
+
+    async def loop(self) -> Outcome:
         state = self.state
         if state.started_mono is not None and self.runbook.deadline_s and not state.deadline_passed:
             self.add_timer_at(state.started_mono + self.runbook.deadline_s, _Timer("deadline"))
@@ -220,6 +238,8 @@ class Engine:
                 return self.queue.get_nowait()
             if self.options.stop_when_waiting and self.only_people_can_act():
                 return None
+            while self.timers and self.stale(self.timers[0][2]):
+                heapq.heappop(self.timers)
             if not self.timers:
                 return await self.queue.get()
             due = self.timers[0][0]
@@ -242,7 +262,8 @@ class Engine:
     def only_people_can_act(self) -> bool:
         if self.tasks or self.undoing or self.undo_queue:
             return False
-        if any(t.kind in ("done", "wait", "retry", "poll", "inject", "release", "auto") for _, _, t in self.timers):
+        active = _ENGINE_TIMERS | ({"approval"} if self.clock.virtual else set())
+        if any(t.kind in active and not self.stale(t) for _, _, t in self.timers):
             return False
         return any(
             s.status is StepStatus.IN_DOUBT
@@ -258,7 +279,10 @@ class Engine:
 
     def submit_nowait(self, command: OperatorCommand) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait(_Command(command, future))
+        if self.ended:
+            future.set_exception(self.ended_refusal())
+        else:
+            self.queue.put_nowait(_Command(command, future))
         return future
 
     async def submit(self, command: OperatorCommand) -> None:
@@ -613,6 +637,11 @@ class Engine:
     def current(self, sid: str | None, token: int) -> bool:
         return sid is not None and self.tokens.get(sid) == token
 
+    def stale(self, timer: _Timer) -> bool:
+        """A timer of an attempt or a wait that has since ended: it must neither fire nor
+        move virtual time."""
+        return timer.step is not None and timer.kind != "undo" and not self.current(timer.step, timer.token)
+
     async def handle_timer(self, timer: _Timer) -> None:
         kind, sid = timer.kind, timer.step
         if kind == "deadline":
@@ -725,11 +754,22 @@ class Engine:
         if policy is FailurePolicy.FAIL_FAST:
             await self.start_rollback(f"fail-fast: {step.id} failed", ids)
         elif policy is FailurePolicy.QUORUM and quorum is not None:
-            possible = sum(1 for sid in ids if self.state.steps[sid].status not in _NOT_OK)
+            possible = sum(1 for sid in ids if self.may_succeed(sid))
             if possible < quorum.required(len(ids)):
                 await self.emit(self.event(EventType.ESCALATION_RAISED, step.id, to=self.commander(),
                                            reason=f"quorum of {quorum} can no longer be met"))
         self.dirty.update(ids)
+
+    def may_succeed(self, sid: str) -> bool:
+        """Whether a step has succeeded or still can: not ended otherwise, and no need of it
+        (however far back) has failed, so a dependent about to be blocked does not count."""
+        status = self.state.steps[sid].status
+        if status is StepStatus.SUCCEEDED:
+            return True
+        if status.finished:
+            return False
+        return all(self.state.steps[n].status is StepStatus.SKIPPED or self.may_succeed(n)
+                   for n in self.runbook.needs_of(sid))
 
     def commander(self) -> str:
         return next((p for p, r in self.runbook.roles.items() if r == "commander"), self.state.starter)

@@ -1,0 +1,234 @@
+"""When steps start: linear and parallel order, max_parallel, phases, needs, guards, branches,
+waits, people's steps and until-polling, each proved from the journal a reviewer reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine_support import cli, drive, journal_state, runbook, write_runbook
+from warroom.engine.scheduler import Outcome
+from warroom.journal.state import RunResult, StepStatus
+
+
+def started_order(run) -> list[str]:
+    return [e.step for e in run.of("step.started")]
+
+
+async def test_linear_runs_in_file_order_one_at_a_time(tmp_path: Path) -> None:
+    out = tmp_path / "order"
+    rb = runbook(tmp_path, f"""
+        runbook: lin
+        mode: linear
+        steps:
+          - {{id: c, run: echo c >> {out}}}
+          - {{id: a, run: echo a >> {out}}}
+          - {{id: b, run: echo b >> {out}}}
+    """)
+    run = await drive(tmp_path / "j.db", rb)
+    assert out.read_text().split() == ["c", "a", "b"]
+    assert started_order(run) == ["c", "a", "b"]
+    assert run.max_running() == 1
+    assert run.state.result is RunResult.SUCCEEDED
+
+
+async def test_parallel_never_runs_more_than_max_parallel(tmp_path: Path) -> None:
+    steps = "\n".join(f"  - {{id: s{i}, run: 'sleep 0.1', drill: {{duration: [1m, 1m]}}}}" for i in range(5))
+    rb = runbook(tmp_path, "runbook: par\nmax_parallel: 2\nsteps:\n" + steps + "\n")
+    run = await drive(tmp_path / "j.db", rb)
+    assert run.max_running() == 2
+    assert run.state.result is RunResult.SUCCEEDED
+    waits = [e for e in run.of("step.waiting") if e.data["on"] == "slot"]
+    assert {e.step for e in waits} == {"s2", "s3", "s4"}
+    drill = await drive(tmp_path / "d.db", rb, drill=True)
+    starts = sorted(e.mono for e in drill.of("step.started"))
+    assert starts == [0, 0, 60, 60, 120]
+
+
+async def test_uncapped_parallel_starts_all_ready_steps_together(tmp_path: Path) -> None:
+    steps = "\n".join(f"  - {{id: s{i}, run: 'true', drill: {{duration: [1m, 1m]}}}}" for i in range(4))
+    rb = runbook(tmp_path, "runbook: par\nsteps:\n" + steps + "\n")
+    run = await drive(tmp_path / "j.db", rb, drill=True)
+    assert run.max_running() == 4
+    assert run.state.ended_mono == 60
+
+
+PHASED = """
+runbook: phased
+phases:
+  - id: one
+    on_failure: {policy}
+    steps:
+      - {{id: a, run: 'true', drill: {{duration: [1m, 1m], fail: {fail}}}}}
+      - {{id: b, run: 'true', drill: {{duration: [3m, 3m]}}}}
+  - id: two
+    steps:
+      - {{id: c, run: 'true', drill: {{duration: [1m, 1m]}}}}
+"""
+
+
+async def test_a_phase_starts_only_when_the_one_before_ended(tmp_path: Path) -> None:
+    run = await drive(tmp_path / "j.db", runbook(tmp_path, PHASED.format(policy="fail-fast", fail=0)), drill=True)
+    assert run.first("step.started", "c").mono == 180
+    finished = run.first("phase.finished")
+    assert finished.data == {"phase": "one", "result": "succeeded"}
+    assert run.first("phase.started").data["phase"] == "one"
+    assert run.of("phase.started")[1].mono == 180
+    assert run.state.result is RunResult.SUCCEEDED
+
+
+async def test_a_failed_phase_under_continue_blocks_later_phases(tmp_path: Path) -> None:
+    run = await drive(tmp_path / "j.db", runbook(tmp_path, PHASED.format(policy="continue", fail=1)), drill=True)
+    assert run.status("a") is StepStatus.FAILED
+    assert run.status("b") is StepStatus.SUCCEEDED  # independent: went on
+    assert run.status("c") is StepStatus.BLOCKED
+    assert not run.of("step.started", "c")
+    assert run.state.phases["one"] == "failed"
+    assert run.state.result is RunResult.FAILED
+
+
+def test_retrying_the_failed_step_of_a_continue_phase_lets_the_next_phase_run(tmp_path: Path) -> None:
+    rb = write_runbook(tmp_path, PHASED.format(policy="continue", fail=0).replace("fail: 0", "fail_attempts: [1]"))
+    db = str(tmp_path / "j.db")
+    first = cli("run", str(rb), "--headless", "--drill", "--speed", "max", "--journal", db)
+    assert first.returncode == 1, first.stderr
+    assert journal_state(tmp_path / "j.db").steps["c"].status is StepStatus.BLOCKED
+    retry = cli("retry", "a", "--reason", "transient", "--journal", db)
+    assert retry.returncode == 0, retry.stderr
+    resumed = cli("resume", "--headless", "--journal", db)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    state = journal_state(tmp_path / "j.db")
+    assert state.steps["c"].status is StepStatus.SUCCEEDED
+    assert state.phases == {"one": "succeeded", "two": "succeeded"}
+    assert state.result is RunResult.SUCCEEDED
+
+
+async def test_skipped_needs_count_as_met_but_all_skipped_needs_skip(tmp_path: Path) -> None:
+    rb = runbook(tmp_path, """
+        runbook: skips
+        vars: {region: us}
+        steps:
+          - {id: eu, run: 'true', when: vars.region == "eu"}
+          - {id: any, run: 'true'}
+          - {id: both, run: 'true', needs: [eu, any]}
+          - {id: only-eu, run: 'true', needs: [eu]}
+          - {id: after-only-eu, run: 'true', needs: [only-eu]}
+    """)
+    run = await drive(tmp_path / "j.db", rb)
+    assert run.status("eu") is StepStatus.SKIPPED
+    assert "when" in run.state.steps["eu"].last_reason
+    assert run.status("both") is StepStatus.SUCCEEDED
+    assert run.status("only-eu") is StepStatus.SKIPPED
+    assert run.status("after-only-eu") is StepStatus.SKIPPED
+    assert run.state.result is RunResult.SUCCEEDED
+
+
+async def test_decide_skips_branches_not_taken_with_their_dependents(tmp_path: Path) -> None:
+    rb = runbook(tmp_path, """
+        runbook: adapt
+        steps:
+          - id: probe
+            check: echo lag=3
+            outputs: {lag: {regex: 'lag=(\\d+)'}}
+          - id: choose
+            needs: [probe]
+            decide:
+              - {when: steps.probe.outputs.lag > 10, then: [slow]}
+              - {else: [fast]}
+          - {id: slow, run: 'true'}
+          - {id: slow-after, run: 'true', needs: [slow]}
+          - {id: fast, run: 'true'}
+          - {id: fast-after, run: 'true', needs: [fast]}
+    """)
+    run = await drive(tmp_path / "j.db", rb)
+    decision = run.first("decision.taken", "choose")
+    assert decision.data["then"] == ["fast"] and decision.data["skipped"] == ["slow"]
+    assert run.status("slow") is StepStatus.SKIPPED
+    assert run.status("slow-after") is StepStatus.SKIPPED
+    assert run.status("fast-after") is StepStatus.SUCCEEDED
+
+
+async def test_wait_step_takes_its_duration(tmp_path: Path) -> None:
+    rb = runbook(tmp_path, """
+        runbook: w
+        steps:
+          - {id: settle, wait: 2m}
+          - {id: after, run: 'true', needs: [settle], drill: {duration: [10s, 10s]}}
+    """)
+    run = await drive(tmp_path / "j.db", rb, drill=True)
+    assert run.first("step.succeeded", "settle").mono == 120
+    assert run.first("step.started", "after").mono == 120
+
+
+async def test_until_polls_a_real_check_until_its_output_says_ready(tmp_path: Path) -> None:
+    counter = tmp_path / "n"
+    counter.write_text("0")
+    rb = runbook(tmp_path, f"""
+        runbook: poll
+        steps:
+          - id: ready
+            check: n=$(( $(cat {counter}) + 1 )); echo $n > {counter}; echo count=$n
+            outputs: {{count: {{regex: 'count=(\\d+)'}}}}
+            until: steps.ready.outputs.count >= 3
+            interval: 0.05s
+            timeout: 10s
+          - {{id: after, run: 'true', needs: [ready]}}
+    """)
+    run = await drive(tmp_path / "j.db", rb)
+    assert counter.read_text().strip() == "3"
+    assert run.state.steps["ready"].outputs == {"count": "3"}
+    assert run.status("after") is StepStatus.SUCCEEDED
+    assert len(run.of("step.started", "ready")) == 1  # one attempt, three polls
+
+
+async def test_people_steps_wait_and_stop_a_headless_run(tmp_path: Path) -> None:
+    rb = runbook(tmp_path, """
+        runbook: people
+        roles: {alice: commander}
+        steps:
+          - {id: look, manual: Look at the graphs}
+          - {id: ok, approval: Go on?, needs: [look]}
+          - {id: page, escalate: dba-oncall}
+    """)
+    run = await drive(tmp_path / "j.db", rb, drill=True)
+    assert run.outcome is Outcome.WAITING
+    assert run.state.result is RunResult.WAITING
+    assert run.state.steps["look"].waiting_on.on == "person"
+    assert run.state.steps["page"].waiting_on.on == "person"
+    assert run.first("escalation.raised", "page").data["to"] == "dba-oncall"
+    assert run.status("ok") is StepStatus.PENDING
+
+
+async def test_auto_answers_people_after_their_drill_duration(tmp_path: Path) -> None:
+    rb = runbook(tmp_path, """
+        runbook: people
+        roles: {alice: commander}
+        steps:
+          - {id: look, manual: Look at the graphs, drill: {duration: [3m, 3m]}}
+          - {id: ok, approval: Go on?, needs: [look], estimate: 1m}
+    """)
+    run = await drive(tmp_path / "j.db", rb, drill=True, auto=True)
+    done = run.first("operator.override", "look")
+    assert (done.actor, done.data["action"], done.mono) == ("auto", "done", 180)
+    granted = run.first("approval.granted", "ok")
+    assert (granted.actor, granted.mono) == ("auto", 240)
+    assert run.state.result is RunResult.SUCCEEDED
+
+
+async def test_a_finished_steps_timeout_does_not_move_drill_time_while_a_person_acts(tmp_path: Path) -> None:
+    from engine_support import status_is, until
+    from warroom.engine.commands import Action, OperatorCommand
+
+    rb = runbook(tmp_path, """
+        runbook: stale
+        steps:
+          - {id: quick, run: 'true', timeout: 10m, drill: {duration: [1m, 1m]}}
+          - {id: look, manual: Look, needs: [quick]}
+    """)
+
+    async def mark_done(engine) -> None:
+        await until(engine, status_is("look", StepStatus.WAITING))
+        await engine.submit(OperatorCommand(Action.DONE, "look", "alice"))
+
+    run = await drive(tmp_path / "j.db", rb, drill=True, stop_when_waiting=False, during=mark_done)
+    assert run.first("operator.override", "look").mono == 60
+    assert run.state.ended_mono == 60
