@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
 from engine_support import drive, runbook, status_is, until
-from warroom.engine.commands import Action, OperatorCommand
+from warroom.engine.clock import VirtualClock
+from warroom.engine.commands import Action, OperatorCommand, Refused
 from warroom.engine.drill import Inject, InjectKind
+from warroom.engine.scheduler import Engine, Outcome, RunOptions
+from warroom.journal.store import JournalWriter
 from warroom.journal.state import RunResult, StepStatus
 
 
@@ -136,3 +141,39 @@ def _sh_quote(text: str) -> str:
 
 def _yaml_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+async def test_a_facilitator_injects_from_the_console_api(tmp_path: Path) -> None:
+    """Issue 6: injects from the console are journaled as drill.inject with the facilitator's
+    name and take effect (a failed next attempt, a note); a real run refuses them."""
+    rb = runbook(tmp_path, """
+        on_failure: continue
+        steps:
+          - {id: gate, manual: "press on"}
+          - {id: work, run: "true", needs: [gate], estimate: 1m}
+        """)
+    writer = await JournalWriter.open(tmp_path / "j.db")
+    try:
+        engine = Engine(writer, rb, RunOptions(actor="fac", drill=True, speed=None), VirtualClock(speed=None))
+        await engine.start([])
+        task = asyncio.create_task(engine.run())
+        await asyncio.sleep(0.05)
+        await engine.inject(Inject(0.0, InjectKind.FAIL, step="work"), "fac")
+        await engine.inject(Inject(0.0, InjectKind.NOTE, text="pager storm"), "fac")
+        await engine.submit(OperatorCommand(Action.DONE, "gate", "fac"))
+        assert await task is Outcome.FINISHED
+    finally:
+        await writer.close()
+    state = engine.state
+    assert [(i["actor"], i["kind"]) for i in state.injects] == [("fac", "fail"), ("fac", "note")]
+    assert state.notes[-1].text == "pager storm" and state.notes[-1].actor == "fac"
+    assert state.steps["work"].status.value == "failed"
+
+    real = await JournalWriter.open(tmp_path / "real.db")
+    try:
+        engine = Engine(real, rb, RunOptions(actor="fac", stop_when_waiting=True), VirtualClock(speed=None))
+        await engine.start([])
+        with pytest.raises(Refused, match="injects are for drills"):
+            await engine.inject(Inject(0.0, InjectKind.NOTE, text="x"), "fac")
+    finally:
+        await real.close()

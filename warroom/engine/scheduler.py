@@ -98,6 +98,13 @@ class _Interrupt:
     signal: str
 
 
+@dataclass
+class _Facilitate:
+    inject: Inject
+    actor: str
+    future: asyncio.Future[None]
+
+
 class Engine:
     def __init__(self, writer: JournalWriter, runbook: Runbook, options: RunOptions, clock: Clock) -> None:
         self.writer = writer
@@ -204,7 +211,7 @@ class Engine:
             self.ended = True
             while not self.queue.empty():
                 item = self.queue.get_nowait()
-                if isinstance(item, _Command) and not item.future.done():
+                if isinstance(item, (_Command, _Facilitate)) and not item.future.done():
                     item.future.set_exception(self.ended_refusal())
 
     def ended_refusal(self) -> Refused:
@@ -288,6 +295,16 @@ class Engine:
     async def submit(self, command: OperatorCommand) -> None:
         """Runs an operator command in the loop; raises Refused with the reason."""
         await self.submit_nowait(command)
+
+    async def inject(self, inject: Inject, actor: str) -> None:
+        """A facilitator's inject from the console, journaled as drill.inject with their name."""
+        if not self.options.drill:
+            raise Refused("injects are for drills: this run is real")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.ended:
+            raise self.ended_refusal()
+        self.queue.put_nowait(_Facilitate(inject, actor, future))
+        await future
 
     def request_interrupt(self, signal_name: str) -> None:
         self.queue.put_nowait(_Interrupt(signal_name))
@@ -633,6 +650,10 @@ class Engine:
             await self.handle_undo_done(item)
         elif isinstance(item, _Timer):
             await self.handle_timer(item)
+        elif isinstance(item, _Facilitate):
+            await self.apply_inject(item.inject, item.actor)
+            if not item.future.done():
+                item.future.set_result(None)
 
     def current(self, sid: str | None, token: int) -> bool:
         return sid is not None and self.tokens.get(sid) == token
@@ -904,10 +925,10 @@ class Engine:
         if status is StepStatus.FAILED and action in (Action.REJECT, Action.FAIL):
             await self.on_failure(step)
 
-    async def apply_inject(self, inject: Inject) -> None:
-        await self.emit(self.event(EventType.DRILL_INJECT, inject.step, actor=DRILL, **inject.describe()))
+    async def apply_inject(self, inject: Inject, actor: str = DRILL) -> None:
+        await self.emit(self.event(EventType.DRILL_INJECT, inject.step, actor=actor, **inject.describe()))
         if inject.kind is InjectKind.NOTE:
-            await self.emit(self.event(EventType.NOTE_ADDED, actor=DRILL, text=inject.text or ""))
+            await self.emit(self.event(EventType.NOTE_ADDED, actor=actor, text=inject.text or ""))
         elif inject.kind is InjectKind.CLAIM:
             resource = inject.resource or ""
             if resource not in self.state.claims:
