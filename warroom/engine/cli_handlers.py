@@ -168,11 +168,22 @@ def runbook_change_note(state: IncidentState) -> dict[str, Any]:
     return {"runbook_changed": True, "diff": "; ".join(parts) or "settings changed"}
 
 
+def _journaled_speed(started: dict[str, Any]) -> float | None:
+    """A drill goes on at the --speed it began with (None is max); a real run at 1."""
+    if not started.get("drill"):
+        return 1.0
+    try:
+        return parse_speed(str(started.get("speed", "max")))
+    except ValueError:
+        return None
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     with JournalReader(args.journal) as reader:
         info = reader.resolve(args.incident)
         state = fold(reader, info.id)
-    if state.runbook is None:
+        first = next(reader.events(info.id), None)
+    if state.runbook is None or first is None:
         raise JournalError(f"{info.id} has no run.started event")
     if state.result in (RunResult.SUCCEEDED, RunResult.ROLLED_BACK, RunResult.ABORTED):
         _say(f"{info.id} already ended ({state.result.value}); nothing to resume")
@@ -180,9 +191,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     note = runbook_change_note(state)
     if note["runbook_changed"]:
         _say(f"the runbook changed since {info.id} began ({note['diff']}); resuming with the journaled copy")
-    speed: float | None = None
     options = RunOptions(
-        actor=args.actor, drill=state.drill, seed=int(state.seed or 0), speed=speed if state.drill else 1.0,
+        actor=args.actor, drill=state.drill, seed=int(state.seed or 0), speed=_journaled_speed(first.data),
         auto=args.auto or state.auto, stop_when_waiting=args.headless, source=state.source,
     )
     if not args.headless:
