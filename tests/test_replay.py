@@ -26,15 +26,25 @@ async def test_replayed_state_equals_the_live_state_at_every_seq(tmp_path: Path)
                          injects=tuple(load_injects(injects, runbook)))
     journal = tmp_path / "j.db"
     live: dict[int, IncidentState] = {}
+
+    class Recording(Reducer):
+        """The engine's own fold, copied after every event it folds."""
+
+        def apply(self, event):  # type: ignore[no-untyped-def]
+            state = super().apply(event)
+            live[state.last_seq] = copy.deepcopy(state)
+            return state
+
+        def apply_rows(self, rows):  # type: ignore[no-untyped-def]
+            for row in rows:
+                state = super().apply_rows([row])
+                live[state.last_seq] = copy.deepcopy(state)
+            return self.state
+
     writer = await JournalWriter.open(journal)
     try:
         engine = Engine(writer, runbook, options, VirtualClock(speed=None, start_wall=1_700_000_000.0))
-
-        def snapshot(*_: object) -> None:
-            live[engine.state.last_seq] = copy.deepcopy(engine.state)
-
-        engine.listeners.append(snapshot)
-        engine.output_listeners.append(snapshot)
+        engine.reducer = Recording()
         incident = await engine.start([])
         assert await engine.run() is Outcome.FINISHED
     finally:

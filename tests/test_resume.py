@@ -367,10 +367,6 @@ def test_resume_of_what_is_not_there_is_one_clear_line(tmp_path: Path, setup: st
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "scheduler.Engine.resume journals step.in_doubt and the idempotent step's rerun override in "
-    "two commits, and never re-runs a step that is already in_doubt: a resume killed between "
-    "the two leaves an idempotent step waiting for a person"))
 async def test_an_idempotent_step_left_in_doubt_by_a_killed_resume_still_reruns(tmp_path: Path) -> None:
     live, journal = start_long_run(tmp_path)
     live.send_signal(signal.SIGKILL)
@@ -390,10 +386,6 @@ async def test_an_idempotent_step_left_in_doubt_by_a_killed_resume_still_reruns(
     assert journal_state(journal).steps["soak"].status is StepStatus.SUCCEEDED
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "journal/store.py JournalWriter.open runs check_file on any existing file, and check_file "
-    "refuses an empty one, though under the writer lock an empty file is a journal whose "
-    "creator died before SQLite wrote a byte"))
 def test_run_on_the_empty_journal_a_run_killed_at_birth_left(tmp_path: Path) -> None:
     """`warroom run` killed between creating its journal file and writing the schema leaves an
     empty file (and its lock file); running again on that journal must work."""

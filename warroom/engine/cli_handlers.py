@@ -70,7 +70,7 @@ class HeadlessPrinter:
 
     def on_output(self, step: str | None, stream: str, text: str) -> None:
         state = self.engine.state
-        print(line(self.engine.clock.now(), state.started_mono, state.runbook, step, output_text(stream, text)))
+        print(line(self.engine.output_mono, state.started_mono, state.runbook, step, output_text(stream, text)))
 
 
 def _install_signals(engine: Engine, received: list[int]) -> None:

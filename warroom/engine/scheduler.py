@@ -38,6 +38,10 @@ _BAD_NEED = {StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.BLOCKED, StepSt
              StepStatus.UNDO_FAILED}
 _NOT_OK = {StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED, StepStatus.UNDO_FAILED}
 _PERSON_KINDS = (StepKind.MANUAL, StepKind.ESCALATE, StepKind.APPROVAL)
+_UNCOUNTED = frozenset({*_PERSON_KINDS, StepKind.DECIDE})
+"""Kinds that do not take one of max_parallel's slots: people's steps and decisions."""
+MAX_STAGED = 2048
+"""Staged events are committed at the latest when this many are waiting."""
 _ENGINE_TIMERS = {"done", "wait", "retry", "poll", "inject", "release", "auto"}
 """Timers after which the engine acts on its own, so a headless run must not stop before them.
 An approval's timeout joins them in virtual time: a drill plays it out, while a real run
@@ -127,6 +131,15 @@ class Engine:
         self.undoing: str | None = None
         self.rollback: str | None = None  # why a rollback runs, while it runs
         self.ended = False  # run() has returned: commands are refused instead of never answered
+        self.unnotified: list[Event | tuple[str | None, str, str, float]] = []  # staged, folded, not yet shown
+        self.output_mono = 0.0  # the run-clock time of the output line being shown
+        self.after_commit: list[Callable[[], Any]] = []  # side effects that wait for the commit
+        self.open: set[str] = set()  # steps not finished; derived from state as events fold
+        self.running: set[str] = set()  # running steps that count against max_parallel
+        self.resource_waiters: set[str] = set()  # waiting on a lock or a claim
+        self.slot_waiting: set[str] = set()  # waiting for one of max_parallel's slots
+        self.slot_queue: list[tuple[int, str]] = []  # the same, in file order (lazy heap)
+        self.people_waits: set[str] = set()  # in doubt, or waiting on a person or a claim
         self.listeners: list[Callable[[Event], None]] = []
         self.output_listeners: list[Callable[[str | None, str, str], None]] = []
         self.order = {sid: i for i, sid in enumerate(runbook.step_ids)}
@@ -145,16 +158,62 @@ class Engine:
         return NewEvent(type_, actor, self.clock.wall(), self.clock.now(), step, data)
 
     async def emit(self, *events: NewEvent) -> None:
-        stored = await self.writer.append(list(events))
+        """Stages events and folds them at once, so the next decision sees them; they become
+        durable (and visible to listeners) at the next `commit`, before any action they imply."""
+        stored = self.writer.stage(list(events))
         for ev in stored:
             self.reducer.apply(ev)
-            for listener in self.listeners:
-                listener(ev)
+            if ev.step is not None:
+                self.track(ev.step)
+        self.unnotified.extend(stored)
+        if len(self.unnotified) >= MAX_STAGED:
+            await self.commit()
+
+    async def commit(self) -> None:
+        """Makes staged events durable, shows them, then runs what waited for them."""
+        if self.unnotified or self.after_commit:
+            await self.writer.flush()
+        events, self.unnotified = self.unnotified, []
+        for ev in events:
+            if isinstance(ev, tuple):
+                self.show_output(*ev)
+            else:
+                for listener in self.listeners:
+                    listener(ev)
+        actions, self.after_commit = self.after_commit, []
+        for action in actions:
+            action()
+
+    def track(self, sid: str) -> None:
+        """Keeps the derived step sets current, so no decision has to scan every step."""
+        s = self.state.steps.get(sid)
+        if s is None:
+            return
+        status = s.status
+        (self.open.discard if status.finished else self.open.add)(sid)
+        counts = status is StepStatus.RUNNING and sid in self.order and self.runbook.step(sid).kind not in _UNCOUNTED
+        (self.running.add if counts else self.running.discard)(sid)
+        on = s.waiting_on.on if status is StepStatus.WAITING and s.waiting_on is not None else None
+        (self.resource_waiters.add if on in ("lock", "claim") else self.resource_waiters.discard)(sid)
+        if on == "slot":
+            self.queue_for_slot(sid)
+        else:
+            self.slot_waiting.discard(sid)
+        waits_on_people = status is StepStatus.IN_DOUBT or on in ("person", "claim")
+        (self.people_waits.add if waits_on_people else self.people_waits.discard)(sid)
 
     def _on_output_row(self, row: tuple[Any, ...], stream: str, line: str) -> None:
+        """Output is shown as it comes, except behind staged events, to keep journal order."""
         self.reducer.apply_rows([row])
+        if self.unnotified:
+            self.unnotified.append((row[6], stream, line, row[3]))
+            return
+        self.show_output(row[6], stream, line, row[3])
+
+    def show_output(self, step: str | None, stream: str, line: str, mono: float) -> None:
+        self.output_mono = mono
         for listener in self.output_listeners:
-            listener(row[6], stream, line)
+            listener(step, stream, line)
 
     # starting and resuming -------------------------------------------------------------------
     async def start(self, secret_values: list[str]) -> str:
@@ -173,6 +232,8 @@ class Engine:
         self.reducer.apply(first)
         for listener in self.listeners:
             listener(first)
+        for sid in self.runbook.step_ids:
+            self.track(sid)
         self.dirty.update(self.runbook.step_ids)
         return incident
 
@@ -182,6 +243,8 @@ class Engine:
         await self.writer.resume_incident(incident)
         self.reducer.apply_rows(rows_reader.rows(incident))
         state = self.state
+        for sid in state.steps:
+            self.track(sid)
         await self.emit(self.event(EventType.RUN_RESUMED, actor=self.options.actor, **runbook_note))
         for name, holders in list(state.locks.items()):
             for holder in list(holders):
@@ -190,11 +253,13 @@ class Engine:
             step = self.runbook.step(sid)
             if s.undoing:
                 await self.emit(self.event(EventType.UNDO_FAILED, sid, reason="interrupted during undo: in doubt"))
-            elif s.status is StepStatus.RUNNING:
-                await self.emit(self.event(EventType.STEP_IN_DOUBT, sid, attempt=s.attempts))
+            elif s.status in (StepStatus.RUNNING, StepStatus.IN_DOUBT):
+                doubt = [self.event(EventType.STEP_IN_DOUBT, sid, attempt=s.attempts)] if s.status is StepStatus.RUNNING else []
                 if step.rerunnable or step.kind in (StepKind.WAIT, StepKind.DECIDE):
                     why = "check" if step.kind is StepKind.CHECK else "idempotent" if step.idempotent else step.kind.value
-                    await self.emit(self.event(EventType.OPERATOR_OVERRIDE, sid, action="rerun", reason=f"{why}: safe to re-run after resume"))
+                    doubt.append(self.event(EventType.OPERATOR_OVERRIDE, sid, action="rerun", reason=f"{why}: safe to re-run after resume"))
+                if doubt:
+                    await self.emit(*doubt)  # one commit: a crash here cannot strand a safe step
             elif s.status is StepStatus.WAITING and s.waiting_on is not None:
                 if s.waiting_on.on == "retry":
                     self.add_timer(0, _Timer("retry", sid, self.next_token(sid)))
@@ -208,6 +273,7 @@ class Engine:
         try:
             return await self.loop()
         finally:
+            await self.commit()
             self.ended = True
             while not self.queue.empty():
                 item = self.queue.get_nowait()
@@ -240,25 +306,34 @@ class Engine:
             await self.handle(item)
 
     async def next_item(self) -> Any:
+        """The next report, command or due timer. Staged events are committed before any
+        wait, so nothing sits unjournaled while the engine idles; a drill at --speed max
+        moves from timer to timer and commits in groups."""
         while True:
             if not self.queue.empty():
                 return self.queue.get_nowait()
+            if self.after_commit:
+                await self.commit()
+                continue
             if self.options.stop_when_waiting and self.only_people_can_act():
                 return None
             while self.timers and self.stale(self.timers[0][2]):
                 heapq.heappop(self.timers)
             if not self.timers:
+                await self.commit()
                 return await self.queue.get()
             due = self.timers[0][0]
             delay = self.clock.real_delay(due)
-            if delay is None and self.tasks:
+            if delay is None and self.busy():
                 delay = 0.0  # real work in flight (an undo command): let it report first
             if delay is not None and delay > 0:
+                await self.commit()
                 try:
                     return await asyncio.wait_for(self.queue.get(), delay)
                 except asyncio.TimeoutError:
                     pass
             elif delay == 0.0:
+                await self.commit()
                 await asyncio.sleep(0)
                 if not self.queue.empty():
                     continue
@@ -267,16 +342,10 @@ class Engine:
             return timer
 
     def only_people_can_act(self) -> bool:
-        if self.tasks or self.undoing or self.undo_queue:
+        if not self.people_waits or self.busy() or self.undoing or self.undo_queue:
             return False
         active = _ENGINE_TIMERS | ({"approval"} if self.clock.virtual else set())
-        if any(t.kind in active and not self.stale(t) for _, _, t in self.timers):
-            return False
-        return any(
-            s.status is StepStatus.IN_DOUBT
-            or (s.status is StepStatus.WAITING and s.waiting_on is not None and s.waiting_on.on in ("person", "claim"))
-            for s in self.state.steps.values()
-        )
+        return not any(t.kind in active and not self.stale(t) for _, _, t in self.timers)
 
     def add_timer(self, delay: float, timer: _Timer) -> None:
         self.add_timer_at(self.clock.now() + delay, timer)
@@ -334,6 +403,7 @@ class Engine:
                 return
             phase, phase_failed = self.active_phase()
             await self.phase_events(phase)
+            self.wake_slot_waiters()
             if not self.dirty:
                 return
             await self.schedule_pass(phase, phase_failed)
@@ -341,7 +411,7 @@ class Engine:
     async def schedule_pass(self, phase: Phase | None, phase_failed: bool) -> None:
         candidates = sorted(self.dirty, key=self.order.__getitem__)
         self.dirty.clear()
-        running = sum(1 for s in self.state.steps.values() if s.status is StepStatus.RUNNING)
+        running = len(self.running)
         for sid in candidates:
             s = self.state.steps[sid]
             if s.status not in (StepStatus.PENDING, StepStatus.WAITING, StepStatus.BLOCKED):
@@ -366,9 +436,10 @@ class Engine:
                     continue
             if await self.wait_for_resources(step, s):
                 continue
-            counts = step.kind not in _PERSON_KINDS and step.kind is not StepKind.DECIDE
+            counts = step.kind not in _UNCOUNTED
             if counts and self.runbook.max_parallel is not None and running >= self.runbook.max_parallel:
                 await self.set_waiting(s, "slot", f"max_parallel {self.runbook.max_parallel}")
+                self.queue_for_slot(sid)
                 continue
             running += counts
             await self.start_step(step)
@@ -446,10 +517,24 @@ class Engine:
         self.dirty.update(self.dependents[sid])
 
     def mark_resource_waiters(self) -> None:
-        self.dirty.update(
-            s.id for s in self.state.steps.values()
-            if s.status is StepStatus.WAITING and s.waiting_on is not None and s.waiting_on.on in ("lock", "claim", "slot")
-        )
+        self.dirty.update(self.resource_waiters)
+
+    def queue_for_slot(self, sid: str) -> None:
+        if sid not in self.slot_waiting:
+            self.slot_waiting.add(sid)
+            heapq.heappush(self.slot_queue, (self.order[sid], sid))
+
+    def wake_slot_waiters(self) -> None:
+        """Marks as many slot waiters as there are free slots, first in file order: waking
+        them all on every completion would make a large fan-out quadratic."""
+        limit = self.runbook.max_parallel
+        free = (limit - len(self.running)) if limit is not None else 0
+        while free > 0 and self.slot_queue:
+            _, sid = heapq.heappop(self.slot_queue)
+            if sid in self.slot_waiting and sid not in self.dirty:
+                self.slot_waiting.discard(sid)
+                self.dirty.add(sid)
+                free -= 1
 
     # expressions -------------------------------------------------------------------------------
     def resolver(self, own: dict[str, Any] | None = None, own_id: str | None = None) -> Callable[[Path], Any]:
@@ -568,12 +653,20 @@ class Engine:
                 self.writer.append_output(step.id, "stdout", result.stdout, ts=self.clock.wall(), mono=self.clock.now())
             self.add_timer(result.duration_s, _Timer("done", step.id, token, result))
             return
-        self.spawn(self.run_process(step, token, argv))
+        self.act(self.run_process(step, token, argv))
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def busy(self) -> bool:
+        """Real work in flight (a finished task may wait a loop turn to leave the set)."""
+        return any(not task.done() for task in self.tasks)
+
+    def act(self, coro: Any) -> None:
+        """Starts real work (a process) once the events that decided it are durable."""
+        self.after_commit.append(lambda: self.spawn(coro))
 
     async def run_process(self, step: Step, token: int, argv: list[str]) -> None:
         sid = step.id
@@ -612,7 +705,7 @@ class Engine:
             except CommandNotStarted as exc:
                 self.writer.append_output(step.id, "stderr", f"notify: {exc}", ts=self.clock.wall(), mono=self.clock.now())
 
-        self.spawn(page())
+        self.act(page())
 
     async def decide(self, step: Step) -> None:
         chosen = None
@@ -652,8 +745,11 @@ class Engine:
             await self.handle_timer(item)
         elif isinstance(item, _Facilitate):
             await self.apply_inject(item.inject, item.actor)
-            if not item.future.done():
-                item.future.set_result(None)
+            self.answer(item.future)
+
+    def answer(self, future: asyncio.Future[None]) -> None:
+        """A command or inject is answered once what it journaled is durable."""
+        self.after_commit.append(lambda: None if future.done() else future.set_result(None))
 
     def current(self, sid: str | None, token: int) -> bool:
         return sid is not None and self.tokens.get(sid) == token
@@ -848,7 +944,7 @@ class Engine:
                     self.writer.end_output(sid, stream, ts=self.clock.wall(), mono=self.clock.now())
             self.queue.put_nowait(_UndoDone(sid, result.exit_code == 0, f"exit code {result.exit_code}"))
 
-        self.spawn(undo())
+        self.act(undo())
 
     async def handle_undo_done(self, done: _UndoDone) -> None:
         self.undoing = None
@@ -896,8 +992,7 @@ class Engine:
         before = self.state.steps.get(command.target)
         before_status = before.status if before is not None else None
         await self.emit(*events_for(self.state, command, self.clock.wall(), self.clock.now()))
-        if not item.future.done():
-            item.future.set_result(None)
+        self.answer(item.future)
         await self.after_command(command, before_status)
 
     async def after_command(self, command: OperatorCommand, before: StepStatus | None) -> None:
@@ -952,7 +1047,7 @@ class Engine:
         if self.state.result is not RunResult.RUNNING:
             return False
         steps = self.state.steps
-        if any(not s.status.finished for s in steps.values()) or self.procs:
+        if self.open or self.procs:
             return False
         if self.rollback is not None:
             undo_failed = any(s.status is StepStatus.UNDO_FAILED for s in steps.values())

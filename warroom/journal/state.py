@@ -28,8 +28,10 @@ class StepStatus(str, Enum):
 
     @property
     def finished(self) -> bool:
-        return self not in (StepStatus.PENDING, StepStatus.WAITING, StepStatus.RUNNING,
-                            StepStatus.IN_DOUBT)
+        return self not in _OPEN
+
+
+_OPEN = frozenset({StepStatus.PENDING, StepStatus.WAITING, StepStatus.RUNNING, StepStatus.IN_DOUBT})
 
 
 class RunResult(str, Enum):

@@ -198,6 +198,8 @@ class JournalWriter:
             os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
         lock = _WriterLock(db)
         try:
+            if not fresh and db.is_file() and db.stat().st_size == 0:
+                fresh = True  # its creator died before SQLite wrote a byte: nothing to lose
             if not fresh:
                 check_file(db)
             conn = await aiosqlite.connect(db)
@@ -298,6 +300,13 @@ class JournalWriter:
 
     async def append(self, events: Sequence[NewEvent]) -> list[Event]:
         """Journals state events durably (group commit), after any buffered output."""
+        stored = self.stage(events)
+        await self._commit_soon()
+        return stored
+
+    def stage(self, events: Sequence[NewEvent]) -> list[Event]:
+        """Queues state events with their seq and hash; durable at the next `flush` (the
+        engine stages a whole scheduling pass, then commits it before acting on it)."""
         incident = self._current()
         redact = self._redactor.redact_value if self._redactor.active else None
         stored: list[Event] = []
@@ -309,7 +318,6 @@ class JournalWriter:
             self._queue.append(row)
             stored.append(Event(row[0], incident, row[2], row[3], ev.actor, type_, ev.step,
                                 data, row[8], row[9]))
-        await self._commit_soon()
         return stored
 
     def append_output(self, step: str | None, stream: str, text: str, *, ts: float,
