@@ -15,10 +15,12 @@ import itertools
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from warroom.runbook.model import Runbook
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _CYCLES_PER_KNOT = 10  # a tangle of needs can hold exponentially many cycles; name a few
 
@@ -119,6 +121,8 @@ def dependency_graph(runbook: Runbook) -> nx.DiGraph:
     """Steps as nodes (attribute `order`: file position), an edge need -> step for every
     effective need (kind="needs") and, in hybrid runbooks, from every terminal step of a
     phase to every step of the next phase (kind="phase")."""
+    import networkx as nx  # only readers that want a networkx graph pay for importing it
+
     graph = nx.DiGraph()
     for i, step in enumerate(runbook.steps):
         graph.add_node(step.id, order=i, step=step)
@@ -142,6 +146,15 @@ def find_cycles(needs: Mapping[str, Sequence[str]]) -> list[list[str]]:
     (the last by the first), starting at the step written first. Needs naming unknown steps
     are ignored here: the loader reports those on their own."""
     position = {step_id: i for i, step_id in enumerate(needs)}
+    preds = [[position[n] for n in step_needs if n in position] for step_needs in needs.values()]
+    succs: list[list[int]] = [[] for _ in preds]
+    for node, node_preds in enumerate(preds):
+        for pred in node_preds:
+            succs[pred].append(node)
+    if len(_kahn(len(preds), preds, succs)) == len(preds):
+        return []  # acyclic, the common case: networkx (slow to import) is not needed
+    import networkx as nx
+
     graph = nx.DiGraph()
     graph.add_nodes_from(needs)
     for step_id, step_needs in needs.items():
