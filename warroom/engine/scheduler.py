@@ -12,24 +12,24 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from warroom.engine.capture import capture_outputs
 from warroom.engine.clock import Clock
 from warroom.engine.commands import Action, OperatorCommand, Refused, check, events_for
+from warroom.engine.context import evaluate, render_text, resolver
 from warroom.engine.drill import DrillOutcome, Inject, InjectKind, outcome
+from warroom.engine.items import Command, Done, Facilitate, Interrupt, Timer, UndoDone
 from warroom.engine.process import CommandNotStarted, StepProcess
 from warroom.journal.events import AUTO, DRILL, ENGINE, Event, EventType, NewEvent
 from warroom.journal.reducer import Reducer
 from warroom.journal.state import IncidentState, RunResult, StepState, StepStatus
 from warroom.journal.store import JournalReader, JournalWriter
-from warroom.runbook.expressions import ExpressionError, Path, parse_expression
 from warroom.runbook.model import FailurePolicy, Phase, Runbook, Step, StepKind
-from warroom.runbook.templates import TemplateError, parse_template, render_command
+from warroom.runbook.templates import render_command
 
 MAX_UNTIL_POLLS = 720
 """A check polling `until` without a timeout gives up after this many polls."""
@@ -66,49 +66,6 @@ class RunOptions:
     source: str = ""
 
 
-@dataclass
-class _Done:
-    step: str
-    token: int
-    ok: bool
-    exit_code: int | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
-    reason: str = ""
-
-
-@dataclass
-class _UndoDone:
-    step: str
-    ok: bool
-    reason: str = ""
-
-
-@dataclass
-class _Timer:
-    kind: str  # done | wait | retry | poll | timeout | approval | inject | release | deadline | auto
-    step: str | None = None
-    token: int = 0
-    payload: Any = None
-
-
-@dataclass
-class _Command:
-    command: OperatorCommand
-    future: asyncio.Future[None]
-
-
-@dataclass
-class _Interrupt:
-    signal: str
-
-
-@dataclass
-class _Facilitate:
-    inject: Inject
-    actor: str
-    future: asyncio.Future[None]
-
-
 class Engine:
     def __init__(self, writer: JournalWriter, runbook: Runbook, options: RunOptions, clock: Clock) -> None:
         self.writer = writer
@@ -117,7 +74,7 @@ class Engine:
         self.clock = clock
         self.reducer = Reducer()
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
-        self.timers: list[tuple[float, int, _Timer]] = []
+        self.timers: list[tuple[float, int, Timer]] = []
         self._timer_seq = itertools.count()
         self.tokens: dict[str, int] = {}  # a step's current attempt token; stale reports are ignored
         self.procs: dict[str, StepProcess] = {}
@@ -262,7 +219,7 @@ class Engine:
                     await self.emit(*doubt)  # one commit: a crash here cannot strand a safe step
             elif s.status is StepStatus.WAITING and s.waiting_on is not None:
                 if s.waiting_on.on == "retry":
-                    self.add_timer(0, _Timer("retry", sid, self.next_token(sid)))
+                    self.add_timer(0, Timer("retry", sid, self.next_token(sid)))
                 elif s.waiting_on.on == "person":
                     await self.take_locks(step)
                     self.arm_person_step(step)
@@ -277,7 +234,7 @@ class Engine:
             self.ended = True
             while not self.queue.empty():
                 item = self.queue.get_nowait()
-                if isinstance(item, (_Command, _Facilitate)) and not item.future.done():
+                if isinstance(item, (Command, Facilitate)) and not item.future.done():
                     item.future.set_exception(self.ended_refusal())
 
     def ended_refusal(self) -> Refused:
@@ -286,12 +243,12 @@ class Engine:
     async def loop(self) -> Outcome:
         state = self.state
         if state.started_mono is not None and self.runbook.deadline_s and not state.deadline_passed:
-            self.add_timer_at(state.started_mono + self.runbook.deadline_s, _Timer("deadline"))
+            self.add_timer_at(state.started_mono + self.runbook.deadline_s, Timer("deadline"))
         if self.options.drill:
             started = state.started_mono or 0.0
             done = len(state.injects)
             for inject in self.options.injects[done:]:
-                self.add_timer_at(started + inject.at_s, _Timer("inject", payload=inject))
+                self.add_timer_at(started + inject.at_s, Timer("inject", payload=inject))
         while True:
             await self.schedule()
             if await self.finish_if_done():
@@ -300,7 +257,7 @@ class Engine:
             if item is None:
                 await self.emit(self.event(EventType.RUN_FINISHED, result=RunResult.WAITING.value))
                 return Outcome.WAITING
-            if isinstance(item, _Interrupt):
+            if isinstance(item, Interrupt):
                 await self.interrupt(item.signal)
                 return Outcome.INTERRUPTED
             await self.handle(item)
@@ -347,10 +304,10 @@ class Engine:
         active = _ENGINE_TIMERS | ({"approval"} if self.clock.virtual else set())
         return not any(t.kind in active and not self.stale(t) for _, _, t in self.timers)
 
-    def add_timer(self, delay: float, timer: _Timer) -> None:
+    def add_timer(self, delay: float, timer: Timer) -> None:
         self.add_timer_at(self.clock.now() + delay, timer)
 
-    def add_timer_at(self, due: float, timer: _Timer) -> None:
+    def add_timer_at(self, due: float, timer: Timer) -> None:
         heapq.heappush(self.timers, (due, next(self._timer_seq), timer))
 
     def submit_nowait(self, command: OperatorCommand) -> asyncio.Future[None]:
@@ -358,7 +315,7 @@ class Engine:
         if self.ended:
             future.set_exception(self.ended_refusal())
         else:
-            self.queue.put_nowait(_Command(command, future))
+            self.queue.put_nowait(Command(command, future))
         return future
 
     async def submit(self, command: OperatorCommand) -> None:
@@ -372,11 +329,11 @@ class Engine:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.ended:
             raise self.ended_refusal()
-        self.queue.put_nowait(_Facilitate(inject, actor, future))
+        self.queue.put_nowait(Facilitate(inject, actor, future))
         await future
 
     def request_interrupt(self, signal_name: str) -> None:
-        self.queue.put_nowait(_Interrupt(signal_name))
+        self.queue.put_nowait(Interrupt(signal_name))
 
     # scheduling ------------------------------------------------------------------------------
     def active_phase(self) -> tuple[Phase | None, bool]:
@@ -426,7 +383,7 @@ class Engine:
             if await self.settle_by_needs(step, s):
                 continue
             if step.when is not None:
-                verdict = self.evaluate(step, step.when)
+                verdict = evaluate(self.state, self.runbook, step.id, step.when)
                 if isinstance(verdict, str):
                     await self.fail_step(step, verdict)
                     continue
@@ -536,54 +493,6 @@ class Engine:
                 self.dirty.add(sid)
                 free -= 1
 
-    # expressions -------------------------------------------------------------------------------
-    def resolver(self, own: dict[str, Any] | None = None, own_id: str | None = None) -> Callable[[Path], Any]:
-        state = self.state
-
-        def resolve(path: Path) -> Any:
-            root = path[0]
-            if root == "vars":
-                return state.vars.get(path[1], self.runbook.vars.get(path[1]))
-            if root == "secrets":
-                return os.environ.get(path[1], "")
-            if root != "steps" or len(path) < 3:
-                return None
-            if own is not None and path[1] == own_id:
-                if path[2] == "outputs":
-                    return own.get("outputs", {}).get(path[3]) if len(path) > 3 else None
-                if path[2] in own:
-                    return own[path[2]]
-            s = state.steps.get(path[1])
-            if s is None:
-                return None
-            field_ = path[2]
-            if field_ == "status":
-                return s.status.value
-            if field_ == "exit_code":
-                return s.exit_code
-            if field_ == "duration":
-                return s.duration_s
-            if field_ == "attempts":
-                return s.attempts
-            if field_ == "outputs" and len(path) > 3:
-                return s.outputs.get(path[3])
-            return None
-
-        return resolve
-
-    def evaluate(self, step: Step, text: str, own: dict[str, Any] | None = None) -> bool | str:
-        """The expression's truth, or an error message."""
-        try:
-            return parse_expression(text).test(self.resolver(own, step.id))
-        except ExpressionError as exc:
-            return f"expression {text!r}: {exc.message}"
-
-    def render(self, step: Step, text: str) -> str:
-        try:
-            return parse_template(text).render(self.resolver(), quote=False)
-        except TemplateError:
-            return text
-
     # starting steps ---------------------------------------------------------------------------
     def next_token(self, sid: str) -> int:
         self.tokens[sid] = self.tokens.get(sid, 0) + 1
@@ -602,7 +511,7 @@ class Engine:
         if kind is StepKind.APPROVAL:
             approvers = list(step.approvers) or [p for p, r in self.runbook.roles.items() if r == "commander"]
             await self.emit(self.event(
-                EventType.APPROVAL_REQUESTED, sid, question=self.render(step, step.question or ""),
+                EventType.APPROVAL_REQUESTED, sid, question=render_text(self.state, self.runbook, step.question or ""),
                 approvers=approvers, four_eyes=step.four_eyes,
             ))
         elif kind is StepKind.ESCALATE:
@@ -611,7 +520,7 @@ class Engine:
                 self.spawn_notify(step)
             await self.set_waiting(self.state.steps[sid], "person", f"escalated to {step.escalate_to}")
         else:
-            detail = self.render(step, step.instructions or "")
+            detail = render_text(self.state, self.runbook, step.instructions or "")
             owner = self.runbook.thread(step.thread)
             await self.set_waiting(self.state.steps[sid], "person", detail, (owner.owner,) if owner and owner.owner else ())
         self.arm_person_step(step)
@@ -621,9 +530,9 @@ class Engine:
         token = self.next_token(step.id)
         if self.options.auto:
             delay = outcome(step, 1, self.options.seed).duration_s if self.options.drill else 0.0
-            self.add_timer(delay, _Timer("auto", step.id, token))
+            self.add_timer(delay, Timer("auto", step.id, token))
         if step.kind is StepKind.APPROVAL and step.timeout_s is not None:
-            self.add_timer(step.timeout_s, _Timer("approval", step.id, token))
+            self.add_timer(step.timeout_s, Timer("approval", step.id, token))
 
     async def start_attempt(self, step: Step, *, attempt: int | None = None) -> None:
         sid = step.id
@@ -633,15 +542,15 @@ class Engine:
         self.polls[sid] = 0
         if step.kind is StepKind.WAIT:
             await self.emit(self.event(EventType.STEP_STARTED, sid, attempt=attempt))
-            self.add_timer(step.wait_s or 0.0, _Timer("wait", sid, token))
+            self.add_timer(step.wait_s or 0.0, Timer("wait", sid, token))
             return
         assert step.command is not None
         command = step.command
-        argv = render_command(command, self.resolver())
+        argv = render_command(command, resolver(self.state, self.runbook))
         shown: str | list[str] = argv[2] if isinstance(command, str) else argv
         await self.emit(self.event(EventType.STEP_STARTED, sid, attempt=attempt, command=shown))
         if step.timeout_s is not None:
-            self.add_timer(step.timeout_s, _Timer("timeout", sid, token))
+            self.add_timer(step.timeout_s, Timer("timeout", sid, token))
         self.launch(step, token, attempt, argv)
 
     def launch(self, step: Step, token: int, attempt: int, argv: list[str]) -> None:
@@ -651,7 +560,7 @@ class Engine:
             self.fail_next.discard(step.id)
             if result.stdout:
                 self.writer.append_output(step.id, "stdout", result.stdout, ts=self.clock.wall(), mono=self.clock.now())
-            self.add_timer(result.duration_s, _Timer("done", step.id, token, result))
+            self.add_timer(result.duration_s, Timer("done", step.id, token, result))
             return
         self.act(self.run_process(step, token, argv))
 
@@ -678,7 +587,7 @@ class Engine:
         try:
             await proc.start()
         except CommandNotStarted as exc:
-            self.queue.put_nowait(_Done(sid, token, False, 127, reason=str(exc)))
+            self.queue.put_nowait(Done(sid, token, False, 127, reason=str(exc)))
             return
         self.procs[sid] = proc
         try:
@@ -690,11 +599,11 @@ class Engine:
         outputs = capture_outputs(step.outputs, result.stdout)
         ended = self.ending.pop(sid, None)
         reason = {"timeout": "timeout", "cancel": "cancelled"}.get(ended or "", f"exit code {result.exit_code}")
-        self.queue.put_nowait(_Done(sid, token, result.exit_code == 0 and ended is None, result.exit_code, outputs, reason))
+        self.queue.put_nowait(Done(sid, token, result.exit_code == 0 and ended is None, result.exit_code, outputs, reason))
 
     def spawn_notify(self, step: Step) -> None:
         assert step.notify is not None
-        argv = render_command(step.notify, self.resolver())
+        argv = render_command(step.notify, resolver(self.state, self.runbook))
 
         async def page() -> None:
             proc = StepProcess(argv, lambda stream, chunk: self.writer.append_output_chunk(
@@ -713,7 +622,7 @@ class Engine:
             if branch.when is None:
                 chosen = index
                 break
-            verdict = self.evaluate(step, branch.when)
+            verdict = evaluate(self.state, self.runbook, step.id, branch.when)
             if isinstance(verdict, str):
                 await self.fail_step(step, verdict)
                 return
@@ -735,15 +644,15 @@ class Engine:
 
     # handling reports ---------------------------------------------------------------------------
     async def handle(self, item: Any) -> None:
-        if isinstance(item, _Command):
+        if isinstance(item, Command):
             await self.handle_command(item)
-        elif isinstance(item, _Done):
+        elif isinstance(item, Done):
             await self.handle_done(item)
-        elif isinstance(item, _UndoDone):
+        elif isinstance(item, UndoDone):
             await self.handle_undo_done(item)
-        elif isinstance(item, _Timer):
+        elif isinstance(item, Timer):
             await self.handle_timer(item)
-        elif isinstance(item, _Facilitate):
+        elif isinstance(item, Facilitate):
             await self.apply_inject(item.inject, item.actor)
             self.answer(item.future)
 
@@ -754,12 +663,12 @@ class Engine:
     def current(self, sid: str | None, token: int) -> bool:
         return sid is not None and self.tokens.get(sid) == token
 
-    def stale(self, timer: _Timer) -> bool:
+    def stale(self, timer: Timer) -> bool:
         """A timer of an attempt or a wait that has since ended: it must neither fire nor
         move virtual time."""
         return timer.step is not None and timer.kind != "undo" and not self.current(timer.step, timer.token)
 
-    async def handle_timer(self, timer: _Timer) -> None:
+    async def handle_timer(self, timer: Timer) -> None:
         kind, sid = timer.kind, timer.step
         if kind == "deadline":
             deadline = self.runbook.deadline_s
@@ -770,7 +679,7 @@ class Engine:
         elif kind == "inject":
             await self.apply_inject(timer.payload)
         elif kind == "undo":
-            await self.handle_undo_done(_UndoDone(sid or "", True))
+            await self.handle_undo_done(UndoDone(sid or "", True))
         elif kind == "release":
             if timer.payload in self.state.claims:
                 await self.emit(self.event(EventType.CLAIM_RELEASED, actor=DRILL, resource=timer.payload, reason="inject's claim ended"))
@@ -779,10 +688,10 @@ class Engine:
             return
         elif kind == "done":
             result: DrillOutcome = timer.payload
-            await self.handle_done(_Done(sid, timer.token, result.succeeded, 0 if result.succeeded else 1, result.outputs,
+            await self.handle_done(Done(sid, timer.token, result.succeeded, 0 if result.succeeded else 1, result.outputs,
                                          "" if result.succeeded else "drill: the step failed"))
         elif kind == "wait":
-            await self.handle_done(_Done(sid, timer.token, True))
+            await self.handle_done(Done(sid, timer.token, True))
         elif kind == "retry":
             s = self.state.steps[sid]
             if s.status is StepStatus.WAITING and s.waiting_on is not None and s.waiting_on.on == "retry":
@@ -790,7 +699,7 @@ class Engine:
         elif kind == "poll":
             step = self.runbook.step(sid)
             if self.state.steps[sid].status is StepStatus.RUNNING:
-                self.launch(step, timer.token, self.state.steps[sid].attempts, render_command(step.command, self.resolver()))
+                self.launch(step, timer.token, self.state.steps[sid].attempts, render_command(step.command, resolver(self.state, self.runbook)))
         elif kind == "timeout":
             await self.end_attempt(sid, "timeout")
         elif kind == "approval":
@@ -808,9 +717,9 @@ class Engine:
             self.spawn(proc.stop())
             return
         token = self.tokens.get(sid, 0)
-        await self.handle_done(_Done(sid, token, False, None, reason="timeout" if why == "timeout" else "cancelled"))
+        await self.handle_done(Done(sid, token, False, None, reason="timeout" if why == "timeout" else "cancelled"))
 
-    async def handle_done(self, done: _Done) -> None:
+    async def handle_done(self, done: Done) -> None:
         sid = done.step
         if not self.current(sid, done.token) or self.state.steps[sid].status is not StepStatus.RUNNING:
             return
@@ -819,17 +728,17 @@ class Engine:
         attempt = s.attempts
         if step.kind is StepKind.CHECK and step.until is not None and done.reason not in ("timeout", "cancelled"):
             own = {"outputs": done.outputs, "exit_code": done.exit_code, "status": "running"}
-            verdict = self.evaluate(step, step.until, own)
+            verdict = evaluate(self.state, self.runbook, step.id, step.until, own)
             if verdict is True:
-                done = _Done(sid, done.token, True, done.exit_code, done.outputs)
+                done = Done(sid, done.token, True, done.exit_code, done.outputs)
             elif isinstance(verdict, str):
-                done = _Done(sid, done.token, False, done.exit_code, done.outputs, verdict)
+                done = Done(sid, done.token, False, done.exit_code, done.outputs, verdict)
             else:
                 self.polls[sid] = self.polls.get(sid, 0) + 1
                 if step.timeout_s is not None or self.polls[sid] < MAX_UNTIL_POLLS:
-                    self.add_timer(step.interval_s, _Timer("poll", sid, done.token))
+                    self.add_timer(step.interval_s, Timer("poll", sid, done.token))
                     return
-                done = _Done(sid, done.token, False, done.exit_code, done.outputs, f"until never held after {self.polls[sid]} polls")
+                done = Done(sid, done.token, False, done.exit_code, done.outputs, f"until never held after {self.polls[sid]} polls")
         self.next_token(sid)
         await self.release_locks(step)
         if done.ok:
@@ -850,7 +759,7 @@ class Engine:
         if attempt <= step.retries.count:
             delay = step.retries.delay_before(attempt + 1)
             await self.emit(self.event(EventType.STEP_RETRY_SCHEDULED, sid, attempt=attempt + 1, delay_s=delay))
-            self.add_timer(delay, _Timer("retry", sid, self.tokens[sid]))
+            self.add_timer(delay, Timer("retry", sid, self.tokens[sid]))
             return
         await self.on_failure(step)
 
@@ -922,12 +831,12 @@ class Engine:
         step = self.runbook.step(sid)
         self.undoing = sid
         assert step.undo is not None
-        argv = render_command(step.undo, self.resolver())
+        argv = render_command(step.undo, resolver(self.state, self.runbook))
         shown: str | list[str] = argv[2] if isinstance(step.undo, str) else argv
         await self.emit(self.event(EventType.UNDO_STARTED, sid, command=shown))
         if self.options.drill:
             duration = outcome(step, 0, self.options.seed).duration_s / 2
-            self.add_timer(duration, _Timer("undo", sid))
+            self.add_timer(duration, Timer("undo", sid))
             return
 
         async def undo() -> None:
@@ -937,16 +846,16 @@ class Engine:
                 await proc.start()
                 result = await proc.wait()
             except CommandNotStarted as exc:
-                self.queue.put_nowait(_UndoDone(sid, False, str(exc)))
+                self.queue.put_nowait(UndoDone(sid, False, str(exc)))
                 return
             finally:
                 for stream in ("stdout", "stderr"):
                     self.writer.end_output(sid, stream, ts=self.clock.wall(), mono=self.clock.now())
-            self.queue.put_nowait(_UndoDone(sid, result.exit_code == 0, f"exit code {result.exit_code}"))
+            self.queue.put_nowait(UndoDone(sid, result.exit_code == 0, f"exit code {result.exit_code}"))
 
         self.act(undo())
 
-    async def handle_undo_done(self, done: _UndoDone) -> None:
+    async def handle_undo_done(self, done: UndoDone) -> None:
         self.undoing = None
         if done.ok:
             await self.emit(self.event(EventType.UNDO_SUCCEEDED, done.step))
@@ -981,7 +890,7 @@ class Engine:
         await self.release_locks(step)
         self.mark_dependents(step.id)
 
-    async def handle_command(self, item: _Command) -> None:
+    async def handle_command(self, item: Command) -> None:
         command = item.command
         try:
             check(self.state, command)
@@ -1029,11 +938,11 @@ class Engine:
             if resource not in self.state.claims:
                 await self.emit(self.event(EventType.CLAIM_MADE, actor=inject.by or DRILL, resource=resource, by=inject.by, reason="drill inject"))
                 if inject.for_s is not None:
-                    self.add_timer(inject.for_s, _Timer("release", payload=resource))
+                    self.add_timer(inject.for_s, Timer("release", payload=resource))
         elif inject.kind is InjectKind.FAIL and inject.step is not None:
             if self.state.steps[inject.step].status is StepStatus.RUNNING:
                 token = self.tokens.get(inject.step, 0)
-                await self.handle_done(_Done(inject.step, token, False, 1, reason="drill inject: the step failed"))
+                await self.handle_done(Done(inject.step, token, False, 1, reason="drill inject: the step failed"))
             else:
                 self.fail_next.add(inject.step)
         elif inject.kind is InjectKind.SLOW and inject.step is not None:
