@@ -1,0 +1,72 @@
+"""A real terminal: tmux (its own server) runs `warroom run --drill` at 80x24, keys are sent
+as a person would type them, and the screen is read back with capture-pane.
+
+Skipped when tmux is not installed. Polls the screen with a deadline rather than sleeping.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Tmux:
+    def __init__(self, server: str) -> None:
+        self.server = server
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.server, *args], check=True, capture_output=True, text=True).stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "drill")
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+            time.sleep(0.1)
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", "drill", *keys)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    t = Tmux(f"warroom-test-{os.getpid()}")
+    yield t
+    subprocess.run(["tmux", "-L", t.server, "kill-server"], capture_output=True)
+
+
+def test_a_drill_from_start_to_end_at_80x24(tmux: Tmux, tmp_path: Path) -> None:
+    journal = tmp_path / "drill.db"
+    command = (f"cd {shlex.quote(str(ROOT))} && {shlex.quote(sys.executable)} -m warroom run runbooks/web-outage.yaml "
+               f"--drill --speed max --seed 3 --as alice --journal {shlex.quote(str(journal))}; "
+               "echo EXIT=$?; sleep 30")
+    tmux("new-session", "-d", "-s", "drill", "-x", "80", "-y", "24", command)
+    screen = tmux.wait_for("resolve-status       waiting")
+    assert "1 Graph" in screen and "4 Log" in screen and "RUNNING" in screen
+    tmux.keys("End")  # the last step in topological order: the manual resolve-status
+    tmux.wait_for("d Done")
+    tmux.keys("d")
+    tmux.wait_for("Mark done resolve-status?")
+    tmux.keys("Enter")
+    screen = tmux.wait_for("SUCCEEDED")
+    assert "✔ resolve-status" in screen
+    tmux.keys("q")
+    screen = tmux.wait_for("EXIT=")
+    assert "EXIT=0" in screen

@@ -1,0 +1,459 @@
+"""The console: one screen that draws the engine's state and turns keys into commands.
+
+Engine listeners only buffer (log lines) and set a dirty flag; a timer redraws a few times a
+second, so a firehose of output costs one paint per tick, not one per line. Commands go to the
+engine, which checks and journals them; the console never changes the incident itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer
+
+from warroom.engine.commands import STEP_ACTIONS, Action, OperatorCommand, Refused, may_answer, needs_reason
+from warroom.engine.scheduler import Outcome
+from warroom.journal.events import Event
+from warroom.journal.state import RunResult
+from warroom.journal.timeline import event_line
+from warroom.runbook.graph import descendants
+from warroom.tui.glyphs import LOOKS, clock, clock_hms
+from warroom.tui.graph_view import GraphView, StepSelected
+from warroom.tui.log_tail import LogTail
+from warroom.tui.offers import DESTRUCTIVE, LABELS, Offer, allowed, board_offers, step_offers
+from warroom.tui.palette import IncidentCommands
+from warroom.tui.panes import HeaderBar, LockBoard, ThreadPanels
+from warroom.tui.safe_text import visible
+from warroom.tui.screens import ActionMenu, AskScreen, Field, HelpScreen, StepDetail
+from warroom.tui.session import ConsoleSession
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+DETAIL = "detail"
+"""The action menu's entry for the step detail view (not an operator command)."""
+
+
+@dataclass
+class CommandSent(Message):
+    """The engine accepted and journaled a command."""
+
+    command: OperatorCommand
+
+
+@dataclass
+class CommandRefused(Message):
+    """The engine (or the console, before asking for a reason) refused a command."""
+
+    command: OperatorCommand
+    reason: str
+
+
+class WarroomApp(App[int]):
+    CSS_PATH = "warroom.tcss"
+    TITLE = "warroom"
+    COMMANDS = App.COMMANDS | {IncidentCommands}
+    BINDINGS = [
+        Binding("enter", "menu", "Actions", id="menu"),
+        Binding("v", "detail", "Detail", show=False, id="detail"),
+        Binding("a", "command('approve')", "Approve", id="approve"),
+        Binding("x", "command('reject')", "Reject", id="reject"),
+        Binding("d", "command('done')", "Done", id="done"),
+        Binding("f", "command('fail')", "Fail", id="fail"),
+        Binding("r", "command('retry')", "Retry", id="retry"),
+        Binding("s", "command('skip')", "Skip", id="skip"),
+        Binding("u", "command('undo')", "Undo", id="undo"),
+        Binding("c", "command('claim')", "Claim", id="claim"),
+        Binding("R", "command('release')", "Release", id="release"),
+        Binding("n", "command('note')", "Note", id="note"),
+        Binding("ctrl+x", "command('abort')", "Abort", show=False, id="abort"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("z", "maximize", "Max", show=False, id="maximize"),
+        Binding("1", "focus_pane(1)", "Graph", show=False, id="pane.graph"),
+        Binding("2", "focus_pane(2)", "Locks", show=False, id="pane.board"),
+        Binding("3", "focus_pane(3)", "Threads", show=False, id="pane.threads"),
+        Binding("4", "focus_pane(4)", "Log", show=False, id="pane.log"),
+        Binding("q", "leave", "Quit", id="quit"),
+    ]
+
+    def __init__(self, session: ConsoleSession, *, refresh_s: float = 0.2, blink: bool = True) -> None:
+        super().__init__()
+        self.blink = blink
+        runbook = session.runbook
+        assert runbook is not None
+        self.session = session
+        self.runbook = runbook
+        self.refresh_s = refresh_s
+        self.incident = ""
+        self.outcome: Outcome | None = None
+        self.leaving = False
+        self.dirty = True
+        self.fatal: str | None = None
+        self._offer_key: tuple[object, ...] = ()
+        self.threads = {s.id: s.thread or "" for s in runbook.steps}
+        self.seen: list[CommandSent | CommandRefused] = []
+        """Command outcomes as posted, newest last: what the operator was told."""
+
+    # layout ------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        with Grid(id="panes"):
+            graph = GraphView(self.runbook, self.session.state, id="graph")
+            graph.border_title = "1 Graph"
+            yield graph
+            with Vertical(id="side"):
+                board = LockBoard(id="board")
+                board.border_title = "2 Locks & claims"
+                yield board
+                threads = ThreadPanels(self.runbook, id="threads")
+                threads.border_title = "3 Threads"
+                yield threads
+            log = LogTail(id="log")
+            log.border_title = "4 Log"
+            yield log
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.graph.focus()
+        self.set_interval(self.refresh_s, self.tick)
+        self.run_worker(self.drive(), group="engine", exit_on_error=False)
+        self.redraw()
+
+    @property
+    def graph(self) -> GraphView:
+        return self.query_one("#graph", GraphView)
+
+    @property
+    def log_tail(self) -> LogTail:
+        return self.query_one("#log", LogTail)
+
+    @property
+    def selected(self) -> str | None:
+        return self.graph.selected
+
+    def workers_busy(self) -> bool:
+        """Whether a command is still on its way to the engine."""
+        return any(w.group == "commands" and not w.is_finished for w in self.workers)
+
+    # the engine ---------------------------------------------------------------------------------
+    async def drive(self) -> None:
+        """Opens the session in this loop, runs it to its end, and leaves if asked to.
+        The writer is closed however this ends (even when the app goes first), so the
+        journal's lock is never left to the process's exit."""
+        try:
+            self.incident = await self.session.open(self.on_engine_event, self.on_engine_output)
+            self.dirty = True
+            self.outcome = await self.session.run()
+        except Exception as exc:  # a locked or damaged journal: one clear line, then leave
+            self.fatal = str(exc) or type(exc).__name__
+            self.exit(EXIT_FAILED)
+            return
+        finally:
+            await self.session.close()
+        self.dirty = True
+        self.redraw()
+        if self.leaving:
+            self.exit(self.exit_code())
+        elif self.session.live:
+            result = self.session.state.result.value.replace("_", " ")
+            self.notify(f"The run finished: {result}. q leaves.", title="warroom", markup=False)
+
+    def exit_code(self) -> int:
+        if self.outcome is Outcome.INTERRUPTED:
+            return EXIT_INTERRUPTED
+        if not self.session.live or self.session.state.result is RunResult.SUCCEEDED:
+            return EXIT_OK
+        return EXIT_FAILED
+
+    def on_engine_event(self, event: Event) -> None:
+        state = self.session.state
+        thread = self.threads.get(event.step or "", "")
+        self.log_tail.add(event.step, thread, event_line(event, state.runbook, state.started_mono))
+        self.dirty = True
+
+    def on_engine_output(self, step: str | None, stream: str, line: str) -> None:
+        thread = self.threads.get(step or "", "")
+        marker = "!" if stream == "stderr" else "|"
+        stamp = clock_hms(self.session.now() - (self.session.state.started_mono or 0.0))
+        self.log_tail.add(step, thread, f"{stamp}  {thread[:10]:<10}  {(step or '-')[:24]:<24}  {marker} {line}")
+
+    # drawing ----------------------------------------------------------------------------------
+    def tick(self) -> None:
+        self.log_tail.flush()
+        if self.dirty:
+            self.redraw()
+        else:  # the elapsed time moves even when nothing happens
+            self.query_one("#header", HeaderBar).show(self.session.state, self.runbook, self.incident,
+                                                      self.session.now(), self.session.live)
+
+    def redraw(self) -> None:
+        self.dirty = False
+        state, now = self.session.state, self.session.now()
+        with self.batch_update():
+            self.query_one("#header", HeaderBar).show(state, self.runbook, self.incident, now, self.session.live)
+            self.graph.show(state, now)
+            self.query_one("#board", LockBoard).show(state)
+            self.query_one("#threads", ThreadPanels).show(state, now)
+        self.refresh_offers()
+
+    def refresh_offers(self) -> None:
+        """Redraws the footer only when the set of commands that apply has changed."""
+        state = self.session.state
+        key = (self.selected, tuple(step_offers(state, self.selected, self.session.actor)),
+               bool(state.claims), state.result, self.outcome)
+        if key != self._offer_key:
+            self._offer_key = key
+            self.refresh_bindings()
+
+    @on(StepSelected)
+    def step_selected(self) -> None:
+        self.refresh_offers()
+
+    @on(DataTable.RowSelected, ".thread-table")
+    def thread_row_chosen(self, event: DataTable.RowSelected) -> None:
+        step = event.row_key.value
+        if step is not None:
+            self.graph.select(step)
+            self.action_menu()
+
+    @on(DataTable.RowHighlighted, ".thread-table")
+    def thread_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.graph.select(event.row_key.value)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "command":
+            if not self.session.live or self.outcome is not None:
+                return False
+            act = Action(str(parameters[0]))
+            state = self.session.state
+            if act is Action.APPROVE and self.selected in state.approvals:
+                return state.approvals[self.selected].decision is None  # shows who may answer
+            if act in STEP_ACTIONS:
+                return any(o.action is act for o in step_offers(state, self.selected, self.session.actor))
+            return any(o.action is act for o in board_offers(state, self.session.actor)) or act is Action.CLAIM
+        if action in ("menu", "detail"):
+            return self.selected is not None
+        return True
+
+    # commands -----------------------------------------------------------------------------------
+    def action_command(self, action: str) -> None:
+        act = Action(action)
+        target = self.selected or "" if act in STEP_ACTIONS else ""
+        self.request(act, target)
+
+    def request(self, action: Action, target: str = "") -> None:
+        """Asks what the command needs (a reason, a confirmation), then sends it."""
+        state = self.session.state
+        actor = self.session.actor
+        if action in STEP_ACTIONS or action is Action.ABORT:
+            refusal = allowed(state, action, target, actor) if self.session.live else "this is a replay: it takes no commands"
+            if refusal is not None and action is Action.APPROVE and target in state.approvals:
+                self.push_screen(AskScreen(f"Approve {target}?", self.step_brief(target), [], "",
+                                           refusal=refusal))
+                return
+            if refusal is not None:
+                self.post_message(CommandRefused(OperatorCommand(action, target, actor), refusal))
+                return
+        if action is Action.RELEASE and not target and len(state.claims) == 1:
+            target = next(iter(state.claims))
+        if action is Action.CLAIM and not target and self.selected is not None:
+            locks = [lk.name for lk in self.runbook.step(self.selected).locks if lk.name not in state.claims]
+            target = locks[0] if locks else ""
+        screen = self.form(action, target)
+
+        def answered(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            reason = values.get("reason", "")
+            what = values.get("resource", values.get("text", target))
+            self.send(OperatorCommand(action, what, actor, reason))
+
+        self.push_screen(screen, answered)
+
+    def form(self, action: Action, target: str) -> AskScreen:
+        state = self.session.state
+        label = LABELS[action]
+        probe = OperatorCommand(action, target, self.session.actor)
+        reason_needed = needs_reason(state, probe) or action in (Action.REJECT, Action.ABORT)
+        reason = Field("reason", "Reason", required=reason_needed, placeholder="why (journaled with your name)")
+        body: list[Text] = []
+        if action in STEP_ACTIONS:
+            body = self.step_brief(target)
+        if action in (Action.APPROVE, Action.REJECT):
+            return AskScreen(f"{label} {target}?", body, [reason], label, danger=action is Action.REJECT)
+        if action in (Action.CLAIM, Action.RELEASE):
+            resource = Field("resource", "Resource", value=target, required=True, placeholder="e.g. web-fleet")
+            held = ", ".join(f"{name} ({c.by})" for name, c in state.claims.items()) or "none"
+            return AskScreen(f"{label} a resource", [Text(f"Claimed now: {visible(held)}")],
+                             [resource, Field("reason", "Why", placeholder="what you are doing with it")], label)
+        if action is Action.NOTE:
+            return AskScreen("Add a note to the journal", [], [Field("text", "Note", required=True)], "Add note")
+        if action is Action.ABORT:
+            body = [Text("Stops the incident for good: no step starts again and it cannot be resumed.", style="bold red")]
+            return AskScreen("Abort the incident?", body, [reason], "Abort the incident", danger=True)
+        if action is Action.UNDO:
+            body.append(Text("Runs this step's undo command now.", style="bold red"))
+        if action is Action.SKIP:
+            deps = sorted(descendants(self.runbook, target))
+            if deps:
+                body.append(Text(f"Dependents that may then start: {', '.join(deps)}"))
+        return AskScreen(f"{label} {target}?", body, [reason], label, danger=action in DESTRUCTIVE)
+
+    def step_brief(self, step_id: str) -> list[Text]:
+        """What a person should see before acting on a step: the question and who may answer,
+        the instructions, why it failed."""
+        state = self.session.state
+        step = self.runbook.step(step_id)
+        s = state.steps[step_id]
+        look = LOOKS[s.status]
+        lines = [Text.assemble((f"{look.glyph} {look.label}", look.style), "  ", visible(step.title or step.kind.value))]
+        approval = state.approvals.get(step_id)
+        if approval is not None:
+            lines.append(Text.assemble(("Question: ", "bold"), visible(approval.question or step.question or "")))
+            who = ", ".join(may_answer(state, step_id)) or "anyone"
+            lines.append(Text.assemble(("May answer: ", "bold"), visible(who), f"   (you are {visible(self.session.actor)})"))
+            if approval.four_eyes:
+                lines.append(Text(f"Four eyes: {visible(state.starter)} started the run and may not answer.", style="yellow"))
+        if step.instructions:
+            lines.append(Text.assemble(("Instructions: ", "bold"), visible(step.instructions)))
+        if s.last_reason:
+            lines.append(Text.assemble(("Last: ", "bold"), visible(s.last_reason)))
+        return lines
+
+    def send(self, command: OperatorCommand) -> None:
+        self.run_worker(self._send(command), group="commands")
+
+    async def _send(self, command: OperatorCommand) -> None:
+        if self.outcome is not None:
+            self.post_message(CommandRefused(command, "the run has ended in this console; leave (q) and use warroom resume"))
+            return
+        try:
+            await self.session.submit(command)
+        except Refused as exc:
+            self.post_message(CommandRefused(command, str(exc)))
+            return
+        self.post_message(CommandSent(command))
+
+    @on(CommandSent)
+    def command_sent(self, message: CommandSent) -> None:
+        c = message.command
+        self.seen.append(message)
+        self.dirty = True
+        self.notify(f"{c.action.value} {visible(c.target)}: journaled as {visible(c.actor)}", markup=False, timeout=3)
+
+    @on(CommandRefused)
+    def command_refused(self, message: CommandRefused) -> None:
+        self.seen.append(message)
+        self.notify(visible(message.reason), title=f"refused: {message.command.action.value}", severity="error", markup=False)
+
+    # navigation and screens -------------------------------------------------------------------------
+    def action_menu(self) -> None:
+        step = self.selected
+        if step is None:
+            return
+        offers: list[Offer] = step_offers(self.session.state, step, self.session.actor) if self.session.live and self.outcome is None else []
+        choices: list[tuple[Action | str, str]] = [(o.action, o.label) for o in offers]
+        choices.append((DETAIL, f"Show detail of {step}"))
+
+        def chosen(choice: Action | str | None) -> None:
+            if choice == DETAIL:
+                self.action_detail()
+            elif isinstance(choice, Action):
+                self.request(choice, step)
+
+        self.push_screen(ActionMenu(step, choices), chosen)
+
+    def action_detail(self) -> None:
+        step = self.selected
+        if step is None:
+            return
+        journal = getattr(self.session, "journal", None) if self.incident else None
+        self.push_screen(StepDetail(step, self.detail_summary(step), journal, self.incident))
+
+    def detail_summary(self, step_id: str) -> list[Text]:
+        state = self.session.state
+        step = self.runbook.step(step_id)
+        s = state.steps[step_id]
+        base = state.started_mono or 0.0
+        lines = self.step_brief(step_id)
+        lines.append(Text.assemble(("Kind: ", "bold"), step.kind.value, ("  Thread: ", "bold"), visible(step.thread or "-")))
+        needs = ", ".join(self.runbook.needs_of(step_id)) or "nothing"
+        lines.append(Text.assemble(("Needs: ", "bold"), needs, ("  Dependents: ", "bold"),
+                                   ", ".join(sorted(descendants(self.runbook, step_id))) or "none"))
+        shown = s.command if s.command is not None else step.command
+        if shown is not None:
+            text = shown if isinstance(shown, str) else " ".join(shown)
+            source = "as run (secrets redacted)" if s.command is not None else "not run yet; as written"
+            lines.append(Text.assemble(("Command ", "bold"), (f"({source}): ", "grey62"), visible(text)))
+        if step.locks:
+            lines.append(Text.assemble(("Locks: ", "bold"), ", ".join(str(lk) for lk in step.locks)))
+        lines.append(Text.assemble(("Attempts: ", "bold"), str(s.attempts), ("  Exit code: ", "bold"),
+                                   "-" if s.exit_code is None else str(s.exit_code),
+                                   ("  Waited: ", "bold"), clock(s.wait_s) or "00:00",
+                                   ("  Took: ", "bold"), clock(s.duration_s) or "-"))
+        for n, (start, end) in enumerate(s.runs, 1):
+            ended = clock(end - base) if end is not None else "…"
+            lines.append(Text(f"  attempt {n}: {clock(start - base) or '00:00'} → {ended}"))
+        for name, value in s.outputs.items():
+            lines.append(Text.assemble(("Output ", "bold"), visible(name), " = ", visible(repr(value))))
+        if not s.outputs:
+            lines.append(Text("Outputs: none", style="grey62"))
+        return lines
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_filter(self) -> None:
+        self.log_tail.open_filter()
+
+    def action_focus_pane(self, pane: int) -> None:
+        if pane == 1:
+            self.graph.focus()
+        elif pane == 2:
+            self.query_one("#board", LockBoard).focus()
+        elif pane == 3:
+            self.query_one("#thread-0", DataTable).focus()
+        else:
+            self.log_tail.log_widget.focus()
+
+    def pane_of(self, widget: Widget | None) -> Widget | None:
+        for node in [widget, *(widget.ancestors if widget is not None else [])]:
+            if isinstance(node, (GraphView, LockBoard, ThreadPanels, LogTail)):
+                return node
+        return None
+
+    def action_maximize(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        pane = self.pane_of(self.focused)
+        if pane is not None:
+            self.screen.maximize(pane, container=False)
+
+    async def action_quit(self) -> None:
+        """ctrl+q leaves like q: a running incident is interrupted cleanly, never dropped."""
+        self.action_leave()
+
+    def action_leave(self) -> None:
+        live = self.session.live and self.outcome is None
+        if not live:
+            self.exit(self.exit_code())
+            return
+        body = [Text(f"{self.incident or 'The incident'} is still running. Leaving interrupts it cleanly "
+                     "(journaled as run.interrupted); steps still running are in doubt until resumed."),
+                Text(f"Carry on later with: warroom resume {self.incident}", style="bold")]
+
+        def answered(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self.leaving = True
+                self.session.interrupt("console")
+
+        self.push_screen(AskScreen("Leave the incident?", body, [], "Interrupt and leave"), answered)
+

@@ -1,0 +1,124 @@
+"""Repeatable console states for snapshot tests, screenshots and the benchmark.
+
+A drill on a halting virtual clock runs at full speed up to a chosen moment and then stands
+still, so "mid-incident" is the same picture on every machine: same seed, same incident id,
+same elapsed times. `SettlingEngine` says when the engine has nothing left to do but wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from warroom.engine.clock import Clock, VirtualClock
+from warroom.engine.commands import Action, OperatorCommand
+from warroom.engine.drill import Inject, InjectKind
+from warroom.engine.scheduler import Engine, RunOptions
+from warroom.journal.store import JournalWriter
+from warroom.runbook.loader import load_runbook
+from warroom.runbook.model import Runbook
+from warroom.tui.app import WarroomApp
+from warroom.tui.session import LiveSession
+
+RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
+START_WALL = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC: a fixed incident id
+HALTED_S = 10_000_000.0
+"""Real seconds a halted clock asks the engine to wait: for a test, forever."""
+
+
+@dataclass
+class HaltingClock(VirtualClock):
+    """Virtual time at full speed up to `halt_at`, then still (until a command moves things)."""
+
+    halt_at: float = math.inf
+
+    def real_delay(self, until: float) -> float | None:
+        return None if until <= self.halt_at else HALTED_S
+
+
+class SettlingEngine(Engine):
+    """An Engine that signals `settled` whenever it is about to wait with nothing to do."""
+
+    def __init__(self, writer: JournalWriter, runbook: Runbook, options: RunOptions, clock: Clock) -> None:
+        super().__init__(writer, runbook, options, clock)
+        self.settled = asyncio.Event()
+
+    async def next_item(self) -> object:
+        idle = self.queue.empty() and not self.tasks and (
+            not self.timers or self.clock.real_delay(self.timers[0][0]) not in (None, 0.0))
+        if idle:
+            self.settled.set()
+        item = await super().next_item()
+        self.settled.clear()
+        return item
+
+
+@dataclass(frozen=True)
+class Scenario:
+    runbook: str
+    halt_at: float = math.inf
+    injects: tuple[Inject, ...] = ()
+    actor: str = "alice"
+    commands: tuple[OperatorCommand, ...] = ()  # sent once the drill has settled
+    select: str | None = None
+    keys: tuple[str, ...] = ()  # pressed last (e.g. open a dialog)
+    vars: dict[str, str] = field(default_factory=dict)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "mid-incident": Scenario("web-outage.yaml", halt_at=150.0, select="restart-web"),
+    "lock-conflict": Scenario(
+        "web-outage.yaml", halt_at=200.0, select="drain-web",
+        injects=(Inject(0.0, InjectKind.CLAIM, resource="web-fleet", by="bob", for_s=3600.0),),
+    ),
+    "approval": Scenario(
+        "bank-batch-recovery.yaml", actor="helen", select="approve-stop", keys=("a",),
+        commands=(OperatorCommand(Action.DONE, "open-change", "helen"),),
+    ),
+    "failure-rollback": Scenario(
+        "web-outage.yaml", select="undrain-web",
+        injects=(Inject(0.0, InjectKind.FAIL, step="undrain-web"),),
+    ),
+}
+
+
+def build_app(name: str, journal: str | Path, *, size_hint: str = "") -> WarroomApp:
+    """The console on scenario `name`, journaling to `journal` (a fresh file)."""
+    scenario = SCENARIOS[name]
+    runbook = load_runbook(RUNBOOKS / scenario.runbook, scenario.vars)
+    options = RunOptions(actor=scenario.actor, drill=True, seed=7, speed=None, injects=scenario.injects,
+                         source=str(RUNBOOKS / scenario.runbook))
+    clock = HaltingClock(speed=None, start_wall=START_WALL, halt_at=scenario.halt_at)
+    session = LiveSession(str(journal), runbook, options, clock=clock, engine_factory=SettlingEngine)
+    return WarroomApp(session, refresh_s=0.1, blink=False)
+
+
+async def settle(app: WarroomApp, rounds: int = 200) -> None:
+    """Waits until the engine has nothing left to do, then draws that state."""
+    for _ in range(rounds):
+        engine = getattr(app.session, "engine", None)
+        idle = app.outcome is not None or (isinstance(engine, SettlingEngine) and engine.settled.is_set())
+        if idle and not app.workers_busy():
+            break
+        await asyncio.sleep(0.01)
+    app.tick()
+    app.redraw()
+
+
+async def arrive(app: WarroomApp, pilot: object, name: str) -> None:
+    """Drives a freshly mounted scenario app to its state: settle, commands, selection, keys."""
+    scenario = SCENARIOS[name]
+    await settle(app)
+    for command in scenario.commands:
+        await app.session.submit(command)
+        await settle(app)
+    if scenario.select is not None:
+        app.graph.select(scenario.select)
+    app.clear_notifications()
+    press = getattr(pilot, "press")
+    for key in scenario.keys:
+        await press(key)
+    await settle(app)
+    await getattr(pilot, "pause")()

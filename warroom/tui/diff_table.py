@@ -1,0 +1,47 @@
+"""A DataTable kept in step with a dict of rows by diff: changed cells, added and removed rows.
+
+Clearing and refilling a table on every tick loses the cursor and scroll position and costs a
+full relayout; the lock board and the thread panels change a few cells at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+Row = tuple[Text, ...]
+
+
+class DiffTable(DataTable[Text]):
+    """Rows are keyed; `sync` makes the table show exactly `rows` (new keys go last)."""
+
+    def __init__(self, columns: Sequence[str], *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False, show_cursor=False)
+        self.column_names = tuple(columns)
+        self.shown: dict[str, Row] = {}
+
+    def on_mount(self) -> None:
+        for name in self.column_names:
+            self.add_column(name, key=name)
+
+    def sync(self, rows: Mapping[str, Row]) -> bool:
+        """Applies the difference; True when anything changed."""
+        changed = False
+        for key in [k for k in self.shown if k not in rows]:
+            self.remove_row(key)
+            del self.shown[key]
+            changed = True
+        for key, cells in rows.items():
+            old = self.shown.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+                changed = True
+            elif old != cells:
+                for name, before, after in zip(self.column_names, old, cells):
+                    if before != after:
+                        self.update_cell(key, name, after, update_width=True)
+                changed = True
+            self.shown[key] = cells
+        return changed

@@ -1,0 +1,152 @@
+"""The dependency graph pane: a Line-API widget, so a 200-step runbook draws only what shows.
+
+Lanes come from `lane_rows` once; each paint colours a row from the current state. The
+selected step's needs and dependents are highlighted, the critical path has its own node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from warroom.journal.state import IncidentState, StepStatus
+from warroom.runbook.graph import ancestors, descendants
+from warroom.runbook.model import Runbook
+from warroom.runbook.plan import critical_path
+from warroom.tui.glyphs import CRITICAL_NODE, LOOKS, NODE, clock
+from warroom.tui.lanes import lane_rows
+
+_LANE = Style(color="grey42")
+_NEED = Style(color="black", bgcolor="dark_orange3")
+_DEPENDENT = Style(color="black", bgcolor="steel_blue")
+_SELECTED = Style(reverse=True, bold=True)
+_DIM = Style(color="grey58")
+
+
+@dataclass
+class StepSelected(Message):
+    """The graph's cursor moved to another step."""
+
+    step: str
+
+
+class GraphView(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("down,j", "move(1)", "Next step", show=False, id="graph.down"),
+        Binding("up,k", "move(-1)", "Previous step", show=False, id="graph.up"),
+        Binding("pagedown", "move(10)", "Page down", show=False, id="graph.pagedown"),
+        Binding("pageup", "move(-10)", "Page up", show=False, id="graph.pageup"),
+        Binding("home", "jump(0)", "First step", show=False, id="graph.home"),
+        Binding("end", "jump(-1)", "Last step", show=False, id="graph.end"),
+    ]
+
+    def __init__(self, runbook: Runbook, state: IncidentState, *, now: float = 0.0, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.runbook = runbook
+        self.state = state
+        self.now = now
+        self.rows = lane_rows(runbook)
+        self.index = {row.step: i for i, row in enumerate(self.rows)}
+        self.critical = set(critical_path(runbook))
+        self.cursor = 0
+        self.needs: set[str] = set()
+        self.dependents: set[str] = set()
+        self.lane_width = max((len(r.prefix) for r in self.rows), default=0) + 1
+        self.id_width = max((len(r.step) for r in self.rows), default=4)
+        self.virtual_size = Size(self.lane_width + self.id_width + 24, len(self.rows))
+        self._relate()
+
+    @property
+    def selected(self) -> str | None:
+        return self.rows[self.cursor].step if self.rows else None
+
+    def _relate(self) -> None:
+        step = self.selected
+        if step is None:
+            return
+        self.needs = ancestors(self.runbook, step)
+        self.dependents = descendants(self.runbook, step)
+
+    def select(self, step: str) -> None:
+        if step in self.index:
+            self._set_cursor(self.index[step])
+
+    def _set_cursor(self, cursor: int) -> None:
+        cursor = max(0, min(len(self.rows) - 1, cursor))
+        if cursor == self.cursor:
+            return
+        self.cursor = cursor
+        self._relate()
+        self.scroll_to_region_of_cursor()
+        self.refresh()
+        self.post_message(StepSelected(self.rows[cursor].step))
+
+    def scroll_to_region_of_cursor(self) -> None:
+        top = self.scroll_offset.y
+        height = self.scrollable_content_region.height or 1
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def action_move(self, delta: int) -> None:
+        self._set_cursor(self.cursor + delta)
+
+    def action_jump(self, where: int) -> None:
+        self._set_cursor(where if where >= 0 else len(self.rows) - 1)
+
+    def on_click(self, event: object) -> None:
+        offset = getattr(event, "y", None)
+        if offset is not None:
+            self._set_cursor(self.scroll_offset.y + int(offset))
+
+    def show(self, state: IncidentState, now: float) -> None:
+        self.state, self.now = state, now
+        self.refresh()
+
+    def row_text(self, y: int) -> Text:
+        row = self.rows[y]
+        s = self.state.steps.get(row.step)
+        status = s.status if s is not None else StepStatus.PENDING
+        look = LOOKS[status]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        node = CRITICAL_NODE if row.step in self.critical else NODE
+        prefix = row.prefix.ljust(self.lane_width)
+        text.append(prefix[: row.node], _LANE)
+        text.append(node, look.style)
+        text.append(prefix[row.node + 1:], _LANE)
+        text.append(f"{look.glyph} ", look.style)
+        name_style = _SELECTED if y == self.cursor else _NEED if row.step in self.needs else _DEPENDENT if row.step in self.dependents else Style()
+        text.append(row.step.ljust(self.id_width), name_style)
+        text.append(f" {look.label:<9}", look.style)
+        text.append(f" {self.elapsed(status, s)}", _DIM)
+        return text
+
+    def elapsed(self, status: StepStatus, s: object) -> str:
+        if s is None:
+            return ""
+        started = getattr(s, "first_started_at", None)
+        if started is None:
+            return ""
+        if status is StepStatus.RUNNING:
+            return clock(self.now - started)
+        duration = getattr(s, "duration_s", None)
+        return clock(duration) if duration is not None else ""
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        segments = list(self.row_text(index).render(self.app.console))
+        strip = Strip([s for s in segments if s.text != "\n"])
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style).apply_style(self.rich_style)
+

@@ -1,0 +1,71 @@
+"""Which operator commands apply now: the footer, the action menu and the palette all ask here.
+
+An offer is made only when the engine's own `check` would accept it (with a placeholder
+reason), so the console never shows a command the engine would refuse for its state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from warroom.engine.commands import Action, OperatorCommand, Refused, check
+from warroom.journal.state import IncidentState
+
+LABELS: dict[Action, str] = {
+    Action.APPROVE: "Approve", Action.REJECT: "Reject", Action.DONE: "Mark done",
+    Action.FAIL: "Mark failed", Action.RETRY: "Retry", Action.SKIP: "Skip", Action.UNDO: "Undo",
+    Action.CLAIM: "Claim", Action.RELEASE: "Release", Action.NOTE: "Add a note",
+    Action.ABORT: "Abort the incident",
+}
+DESTRUCTIVE = {Action.REJECT, Action.FAIL, Action.UNDO, Action.ABORT}
+"""Actions that confirm first (their button is red and says what it does)."""
+
+STEP_ORDER = (Action.APPROVE, Action.REJECT, Action.DONE, Action.FAIL, Action.RETRY, Action.SKIP, Action.UNDO)
+
+
+@dataclass(frozen=True)
+class Offer:
+    action: Action
+    target: str
+
+    @property
+    def label(self) -> str:
+        if self.action in (Action.NOTE, Action.ABORT):
+            return LABELS[self.action]
+        return f"{LABELS[self.action]} {self.target}"
+
+
+def allowed(state: IncidentState, action: Action, target: str, actor: str) -> str | None:
+    """None when the engine would accept the command now, else its reason for refusing."""
+    try:
+        check(state, OperatorCommand(action, target, actor, reason="-"))
+    except Refused as exc:
+        return str(exc)
+    return None
+
+
+def step_offers(state: IncidentState, step: str | None, actor: str) -> list[Offer]:
+    if step is None or step not in state.steps:
+        return []
+    return [Offer(a, step) for a in STEP_ORDER if allowed(state, a, step, actor) is None]
+
+
+def board_offers(state: IncidentState, actor: str) -> list[Offer]:
+    """Release each claim; claim each runbook resource not claimed yet; note; abort."""
+    offers = [Offer(Action.RELEASE, name) for name in sorted(state.claims)]
+    if state.runbook is not None and allowed(state, Action.CLAIM, "-", actor) is None:
+        names = sorted({lock.name for s in state.runbook.steps for lock in s.locks} - set(state.claims))
+        offers += [Offer(Action.CLAIM, name) for name in names]
+    offers.append(Offer(Action.NOTE, ""))
+    if allowed(state, Action.ABORT, "", actor) is None:
+        offers.append(Offer(Action.ABORT, ""))
+    return offers
+
+
+def all_offers(state: IncidentState, actor: str) -> list[Offer]:
+    """Every command that applies now, for the palette: each step's, then the board's."""
+    offers: list[Offer] = []
+    for sid in state.steps:
+        offers += step_offers(state, sid, actor)
+    return offers + board_offers(state, actor)
+

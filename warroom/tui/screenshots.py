@@ -1,0 +1,48 @@
+"""Regenerates screenshots/*.svg: `python -m warroom.tui.screenshots [--out DIR] [--size WxH]`.
+
+Each picture is a demo scenario (see demo.py) driven headless to its state, so the images
+in the README always show the console as it is now, and the same on every machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from pathlib import Path
+
+from warroom.tui.demo import SCENARIOS, arrive, build_app
+
+SHOTS = {
+    "mid-incident": "console-mid-incident.svg",
+    "approval": "console-approval.svg",
+    "lock-conflict": "console-lock-conflict.svg",
+    "failure-rollback": "console-failure-rollback.svg",
+}
+
+
+async def shoot(name: str, out: Path, size: tuple[int, int]) -> Path:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = build_app(name, Path(tmp) / "journal.db")
+        async with app.run_test(size=size) as pilot:
+            await arrive(app, pilot, name)
+            target = out / SHOTS[name]
+            app.save_screenshot(target.name, str(out))
+        return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m warroom.tui.screenshots", description=__doc__)
+    parser.add_argument("--out", default="screenshots", help="directory for the SVG files")
+    parser.add_argument("--size", default="160x48", help="terminal size, WIDTHxHEIGHT")
+    args = parser.parse_args(argv)
+    width, _, height = args.size.partition("x")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in SCENARIOS:
+        print(asyncio.run(shoot(name, out, (int(width), int(height)))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
