@@ -47,26 +47,32 @@ class RealClock(Clock):
 
 @dataclass
 class VirtualClock(Clock):
-    """Virtual time for drills: `speed` virtual seconds pass per real second; None is max."""
+    """Virtual time for drills: `speed` virtual seconds pass per real second, also while the
+    engine waits for people, so a drill measures how long they took; None is max: time moves
+    only from deadline to deadline, and people's answers take no time."""
 
     speed: float | None = None
     start_wall: float = 0.0
-    _now: float = 0.0
+    _now: float = 0.0  # virtual time at the anchor
+    _anchor: float = field(default_factory=time.monotonic)  # real time of the anchor
     virtual = True
 
     def now(self) -> float:
-        return self._now
+        if self.speed is None:
+            return self._now
+        return self._now + (time.monotonic() - self._anchor) * self.speed
 
     def wall(self) -> float:
-        return self.start_wall + self._now
+        return self.start_wall + self.now()
 
     def real_delay(self, until: float) -> float | None:
         if self.speed is None:
             return None
-        return max(0.0, (until - self._now) / self.speed)
+        return max(0.0, (until - self.now()) / self.speed)
 
     def advance_to(self, when: float) -> None:
-        self._now = max(self._now, when)
+        self._now = max(self.now(), when)
+        self._anchor = time.monotonic()
 
 
 def parse_speed(text: str) -> float | None:

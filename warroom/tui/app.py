@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer
 
 from warroom.engine.commands import STEP_ACTIONS, Action, OperatorCommand, Refused, may_answer, needs_reason
+from warroom.engine.context import render_text
 from warroom.engine.scheduler import Outcome
 from warroom.journal.events import Event
 from warroom.journal.state import RunResult
@@ -92,6 +93,7 @@ class WarroomApp(App[int]):
         self.refresh_s = refresh_s
         self.incident = ""
         self.outcome: Outcome | None = None
+        self.drive_done = False  # the session is closed and the end is announced
         self.leaving = False
         self.dirty = True
         self.fatal: str | None = None
@@ -163,6 +165,7 @@ class WarroomApp(App[int]):
         elif self.session.live:
             result = self.session.state.result.value.replace("_", " ")
             self.notify(f"The run finished: {result}. q leaves.", title="warroom", markup=False)
+        self.drive_done = True
 
     def exit_code(self) -> int:
         if self.outcome is Outcome.INTERRUPTED:
@@ -252,6 +255,8 @@ class WarroomApp(App[int]):
         """Asks what the command needs (a reason, a confirmation), then sends it."""
         state = self.session.state
         actor = self.session.actor
+        if action in (Action.APPROVE, Action.REJECT) and target in state.steps:
+            actor = self.answerer(target)
         if action in STEP_ACTIONS or action is Action.ABORT:
             refusal = allowed(state, action, target, actor) if self.session.live else "this is a replay: it takes no commands"
             if refusal is not None and action is Action.APPROVE and target in state.approvals:
@@ -273,7 +278,7 @@ class WarroomApp(App[int]):
                 return
             reason = values.get("reason", "")
             what = values.get("resource", values.get("text", target))
-            self.send(OperatorCommand(action, what, actor, reason))
+            self.send(OperatorCommand(action, what, values.get("as") or actor, reason))
 
         self.push_screen(screen, answered)
 
@@ -287,7 +292,9 @@ class WarroomApp(App[int]):
         if action in STEP_ACTIONS:
             body = self.step_brief(target)
         if action in (Action.APPROVE, Action.REJECT):
-            return AskScreen(f"{label} {target}?", body, [reason], label, danger=action is Action.REJECT)
+            who = Field("as", "Answered by", value=self.answerer(target), required=True,
+                        placeholder="the person answering, journaled as the approver")
+            return AskScreen(f"{label} {target}?", body, [reason, who], label, danger=action is Action.REJECT)
         if action in (Action.CLAIM, Action.RELEASE):
             resource = Field("resource", "Resource", value=target, required=True, placeholder="e.g. web-fleet")
             held = ", ".join(f"{name} ({c.by})" for name, c in state.claims.items()) or "none"
@@ -306,6 +313,19 @@ class WarroomApp(App[int]):
                 body.append(Text(f"Dependents that may then start: {', '.join(deps)}"))
         return AskScreen(f"{label} {target}?", body, [reason], label, danger=action in DESTRUCTIVE)
 
+    def answerer(self, step_id: str) -> str:
+        """Who answers an approval at this console: its user, or under four eyes (or a list
+        of approvers without them) the first person who may, to be confirmed in the form;
+        that person sits at the console and types their own name."""
+        state = self.session.state
+        me = self.session.actor
+        approval = state.approvals.get(step_id)
+        four_eyes = approval is not None and approval.four_eyes
+        allowed_people = may_answer(state, step_id)
+        if (not allowed_people or me in allowed_people) and not (four_eyes and me == state.starter):
+            return me
+        return next((p for p in allowed_people if not (four_eyes and p == state.starter)), me)
+
     def step_brief(self, step_id: str) -> list[Text]:
         """What a person should see before acting on a step: the question and who may answer,
         the instructions, why it failed."""
@@ -320,9 +340,10 @@ class WarroomApp(App[int]):
             who = ", ".join(may_answer(state, step_id)) or "anyone"
             lines.append(Text.assemble(("May answer: ", "bold"), visible(who), f"   (you are {visible(self.session.actor)})"))
             if approval.four_eyes:
-                lines.append(Text(f"Four eyes: {visible(state.starter)} started the run and may not answer.", style="yellow"))
+                lines.append(Text(f"Four eyes: {visible(state.starter)} started the run and may not answer; "
+                                  "the person answering types their name below.", style="yellow"))
         if step.instructions:
-            lines.append(Text.assemble(("Instructions: ", "bold"), visible(step.instructions)))
+            lines.append(Text.assemble(("Instructions: ", "bold"), visible(render_text(state, self.runbook, step.instructions))))
         if s.last_reason:
             lines.append(Text.assemble(("Last: ", "bold"), visible(s.last_reason)))
         return lines

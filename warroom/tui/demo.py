@@ -99,7 +99,7 @@ async def settle(app: WarroomApp, rounds: int = 200) -> None:
     """Waits until the engine has nothing left to do, then draws that state."""
     for _ in range(rounds):
         engine = getattr(app.session, "engine", None)
-        idle = app.outcome is not None or (isinstance(engine, SettlingEngine) and engine.settled.is_set())
+        idle = app.drive_done or (app.outcome is None and isinstance(engine, SettlingEngine) and engine.settled.is_set())
         if idle and not app.workers_busy():
             break
         await asyncio.sleep(0.01)
@@ -121,4 +121,5 @@ async def arrive(app: WarroomApp, pilot: object, name: str) -> None:
     for key in scenario.keys:
         await press(key)
     await settle(app)
+    app.clear_notifications()  # when a toast appears (the run finishing) is timing, not state
     await getattr(pilot, "pause")()

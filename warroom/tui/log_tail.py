@@ -72,6 +72,7 @@ class LogTail(Vertical, can_focus=False):
         self.kept: deque[Entry] = deque(maxlen=KEEP_LINES)
         self.pending: list[Entry] = []
         self.filter = LineFilter()
+        self.pinned_y = 0.0  # where the tail left the view; a view moved up is a person reading
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: text, step:ID or thread:ID (enter applies, esc clears)", id="log-filter")
@@ -95,15 +96,25 @@ class LogTail(Vertical, can_focus=False):
             passed = len(lines) - FLUSH_MAX
             lines = [f"… {passed:,} lines passed over (all in the journal: v on a step pages its output)", *lines[-FLUSH_MAX:]]
         if lines:
-            self.log_widget.write_lines(lines)
+            self.write(lines)
         return len(batch)
+
+    def write(self, lines: list[str]) -> None:
+        """Appends and follows the end unless a person scrolled up to read: Log alone stops
+        following for good once a resize leaves its view off the end."""
+        log = self.log_widget
+        follow = log.is_vertical_scroll_end or log.scroll_y >= self.pinned_y
+        log.write_lines(lines, scroll_end=False)
+        if follow:
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.pinned_y = log.scroll_y
 
     def set_filter(self, query: str) -> None:
         self.flush()
         self.filter = LineFilter.parse(query)
-        log = self.log_widget
-        log.clear()
-        log.write_lines([e.text for e in self.kept if self.filter.admits(e)])
+        self.log_widget.clear()
+        self.pinned_y = 0.0
+        self.write([e.text for e in self.kept if self.filter.admits(e)])
         self.border_subtitle = Text(f"filter: {visible(query)}") if self.filter else None
 
     def open_filter(self) -> None:

@@ -54,13 +54,13 @@ class AskScreen(ModalScreen[dict[str, str] | None]):
         self.danger = danger
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="ask", classes="modal danger" if self.danger else "modal"):
+        with VerticalScroll(id="ask", classes="modal danger" if self.danger else "modal"):
             yield Label(Text(self.title_text, style="bold"), id="ask-title")
             for line in self.body:
                 yield Static(line, classes="ask-body")
             for f in self.fields:
                 yield Label(Text(f.label + (" (required)" if f.required else "")))
-                yield Input(value=f.value, placeholder=f.placeholder, id=f"field-{f.name}")
+                yield Input(value=f.value, placeholder=f.placeholder, id=f"field-{f.name}", compact=True)
             yield Label(Text(f"You cannot do this now: {visible(self.refusal)}", style="bold red") if self.refusal else "", id="ask-error")
             with Horizontal(classes="buttons"):
                 if self.refusal is None:
@@ -88,10 +88,14 @@ class AskScreen(ModalScreen[dict[str, str] | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        values = self.values()
         names = [f.name for f in self.fields]
         index = names.index(event.input.id.removeprefix("field-")) if event.input.id else len(names) - 1
-        if index + 1 < len(names):
-            self.query_one(f"#field-{names[index + 1]}", Input).focus()
+        later_empty = [f for f in self.fields[index + 1:] if not values[f.name]]
+        missing = next((f for f in self.fields if f.required and not values[f.name]), None)
+        target = missing or (later_empty[0] if later_empty else None)
+        if target is not None:  # enter moves on to what is still empty, else sends at once
+            self.query_one(f"#field-{target.name}", Input).focus()
         else:
             self.submit()
 
