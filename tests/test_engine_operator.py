@@ -3,15 +3,19 @@ with the printed commands, --auto, drills that repeat, injects, and every shippe
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shlex
 from pathlib import Path
 
 import pytest
 
-from engine_support import ROOT, cli, drive, journal_events, journal_state, runbook, write_runbook
+from engine_support import ROOT, cli, drive, journal_events, journal_state, runbook, until, write_runbook
+from warroom.engine.clock import RealClock
 from warroom.engine.commands import Action, OperatorCommand, Refused, check
+from warroom.engine.scheduler import Engine, Outcome, RunOptions
 from warroom.journal.state import RunResult, StepStatus
+from warroom.journal.store import JournalReader, JournalWriter
 
 PEOPLE = """
 runbook: people
@@ -170,3 +174,32 @@ async def test_a_command_sent_after_the_run_stopped_is_refused_not_left_hanging(
     run = await drive(tmp_path / "j.db", runbook(tmp_path, PEOPLE), actor="carol")
     with pytest.raises(Refused, match="has stopped"):
         await asyncio.wait_for(run.engine.submit(OperatorCommand(Action.NOTE, "late", "carol")), 2)
+
+
+async def test_a_console_run_that_failed_reopens_on_retry_and_leaves_without_interrupting(tmp_path: Path) -> None:
+    """The console lingers after the end: a retry of the failed step reopens the run
+    (run.resumed), it finishes succeeded, and leaving then journals no interruption."""
+    flag = tmp_path / "fixed"
+    rb = runbook(tmp_path, f"""
+        on_failure: continue
+        steps:
+          - {{id: flaky, run: "test -e {flag}"}}
+          - {{id: after, run: "true", needs: [flaky]}}
+        """)
+    writer = await JournalWriter.open(tmp_path / "j.db")
+    try:
+        engine = Engine(writer, rb, RunOptions(actor="alice", linger=True), RealClock())
+        await engine.start([])
+        task = asyncio.create_task(engine.run())
+        await until(engine, lambda st: st.result is RunResult.FAILED)
+        flag.write_text("")
+        await engine.submit(OperatorCommand(Action.RETRY, "flaky", "alice", "fixed the flag"))
+        await until(engine, lambda st: st.result is RunResult.SUCCEEDED)
+        assert not task.done()
+        engine.request_interrupt("quit")
+        assert await task is Outcome.FINISHED
+    finally:
+        await writer.close()
+    types = [e.type for e in JournalReader(tmp_path / "j.db").events(engine.state.incident)]
+    assert types.count("run.finished") == 2 and "run.resumed" in types and "run.interrupted" not in types
+    assert engine.state.steps["after"].status is StepStatus.SUCCEEDED

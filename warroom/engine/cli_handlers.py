@@ -119,7 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     injects = tuple(load_injects(args.inject, runbook)) if args.inject else ()
     options = RunOptions(
         actor=args.actor, drill=args.drill, seed=args.seed, speed=speed, auto=args.auto,
-        stop_when_waiting=args.headless, injects=injects, source=os.path.abspath(args.runbook),
+        stop_when_waiting=args.headless, linger=not args.headless, injects=injects,
+        source=os.path.abspath(args.runbook),
     )
     if not args.headless:
         from warroom.tui.launch import run_console
@@ -193,7 +194,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         _say(f"the runbook changed since {info.id} began ({note['diff']}); resuming with the journaled copy")
     options = RunOptions(
         actor=args.actor, drill=state.drill, seed=int(state.seed or 0), speed=_journaled_speed(first.data),
-        auto=args.auto or state.auto, stop_when_waiting=args.headless, source=state.source,
+        auto=args.auto or state.auto, stop_when_waiting=args.headless, linger=not args.headless,
+        source=state.source,
     )
     if not args.headless:
         from warroom.tui.launch import resume_console

@@ -40,6 +40,8 @@ _NOT_OK = {StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED, StepStat
 _PERSON_KINDS = (StepKind.MANUAL, StepKind.ESCALATE, StepKind.APPROVAL)
 _UNCOUNTED = frozenset({*_PERSON_KINDS, StepKind.DECIDE})
 """Kinds that do not take one of max_parallel's slots: people's steps and decisions."""
+_REOPENING = frozenset({Action.RETRY, Action.SKIP, Action.DONE, Action.UNDO})
+"""Commands that give a failed run's console more to do."""
 MAX_STAGED = 2048
 """Staged events are committed at the latest when this many are waiting."""
 _ENGINE_TIMERS = {"done", "wait", "retry", "poll", "inject", "release", "auto"}
@@ -62,6 +64,7 @@ class RunOptions:
     speed: float | None = 1.0  # drills; None is max
     auto: bool = False
     stop_when_waiting: bool = False  # headless without --auto: stop when only people can act
+    linger: bool = False  # the console: after the end, stay for commands that may reopen it
     injects: tuple[Inject, ...] = ()
     source: str = ""
 
@@ -252,7 +255,9 @@ class Engine:
         while True:
             await self.schedule()
             if await self.finish_if_done():
-                return Outcome.FINISHED
+                if not self.options.linger or not await self.linger():
+                    return Outcome.FINISHED
+                continue
             item = await self.next_item()
             if item is None:
                 await self.emit(self.event(EventType.RUN_FINISHED, result=RunResult.WAITING.value))
@@ -261,6 +266,31 @@ class Engine:
                 await self.interrupt(item.signal)
                 return Outcome.INTERRUPTED
             await self.handle(item)
+
+    async def linger(self) -> bool:
+        """After the end, in a console: notes and claims are journaled as usual, and a retry,
+        skip, done or undo of a failed run reopens it (run.resumed); True when it reopened,
+        False when the console leaves."""
+        await self.commit()
+        while True:
+            item = await self.queue.get()
+            if isinstance(item, Interrupt):
+                return False
+            if isinstance(item, Facilitate):
+                item.future.set_exception(Refused("the drill has ended"))
+                continue
+            if not isinstance(item, Command):
+                continue  # a late report of an action that ended with the run
+            await self.handle_command(item)
+            refused = item.future.done() and item.future.exception() is not None
+            command = item.command
+            if not refused and command.action in _REOPENING and self.rollback is None:
+                await self.emit(self.event(EventType.RUN_RESUMED, actor=command.actor, runbook_changed=False,
+                                           diff=f"reopened by {command.action.value} {command.target}"))
+                self.dirty.update(self.open)
+                await self.commit()
+                return True
+            await self.commit()
 
     async def next_item(self) -> Any:
         """The next report, command or due timer. Staged events are committed before any

@@ -467,6 +467,10 @@ class WarroomApp(App[int]):
         if not live:
             self.exit(self.exit_code())
             return
+        if self.session.state.result not in (RunResult.RUNNING, RunResult.WAITING):
+            self.leaving = True  # ended: the engine only lingers for commands; nothing to interrupt
+            self.session.interrupt("console")
+            return
         body = [Text(f"{self.incident or 'The incident'} is still running. Leaving interrupts it cleanly "
                      "(journaled as run.interrupted); steps still running are in doubt until resumed."),
                 Text(f"Carry on later with: warroom resume {self.incident}", style="bold")]
