@@ -203,3 +203,26 @@ async def test_a_console_run_that_failed_reopens_on_retry_and_leaves_without_int
     types = [e.type for e in JournalReader(tmp_path / "j.db").events(engine.state.incident)]
     assert types.count("run.finished") == 2 and "run.resumed" in types and "run.interrupted" not in types
     assert engine.state.steps["after"].status is StepStatus.SUCCEEDED
+
+
+async def test_abort_cancels_what_runs_and_ends_the_incident_for_good(tmp_path: Path) -> None:
+    rb = runbook(tmp_path, """
+        steps:
+          - {id: long, run: "sleep 30"}
+          - {id: later, run: "true", needs: [long]}
+        """)
+    writer = await JournalWriter.open(tmp_path / "j.db")
+    try:
+        engine = Engine(writer, rb, RunOptions(actor="alice"), RealClock())
+        await engine.start([])
+        task = asyncio.create_task(engine.run())
+        await until(engine, lambda st: st.steps["long"].status is StepStatus.RUNNING)
+        await engine.submit(OperatorCommand(Action.ABORT, "", "alice", "wrong runbook"))
+        assert await asyncio.wait_for(task, 10) is Outcome.FINISHED
+    finally:
+        await writer.close()
+    state = engine.state
+    assert state.result is RunResult.ABORTED
+    assert {sid: s.status for sid, s in state.steps.items()} == {"long": StepStatus.CANCELLED, "later": StepStatus.CANCELLED}
+    with pytest.raises(Refused, match="has ended"):
+        check(state, OperatorCommand(Action.RETRY, "long", "alice", "again"))

@@ -936,6 +936,9 @@ class Engine:
 
     async def after_command(self, command: OperatorCommand, before: StepStatus | None) -> None:
         action, target = command.action, command.target
+        if action is Action.ABORT:
+            await self.abort(command)
+            return
         if action in (Action.CLAIM, Action.RELEASE):
             self.mark_resource_waiters()
             return
@@ -979,8 +982,23 @@ class Engine:
             self.slow_next[inject.step] = self.slow_next.get(inject.step, 0.0) + inject.slow_s
 
     # ending ---------------------------------------------------------------------------------
+    async def abort(self, command: OperatorCommand) -> None:
+        """Stops the incident for good: running steps are cancelled, nothing else starts."""
+        why = f"aborted by {command.actor}" + (f": {command.reason}" if command.reason else "")
+        self.rollback = why  # no step starts from here on
+        for sid in list(self.open):
+            s = self.state.steps[sid]
+            if s.status is StepStatus.RUNNING:
+                await self.end_attempt(sid, "cancel")
+            else:
+                self.next_token(sid)
+                await self.release_locks(self.runbook.step(sid))
+                await self.emit(self.event(EventType.STEP_CANCELLED, sid, reason=why))
+
     async def finish_if_done(self) -> bool:
         await self.next_undo()
+        if self.state.result is RunResult.ABORTED:
+            return not (self.open or self.procs)
         if self.undoing is not None or self.undo_queue or self.dirty:
             return False
         if self.state.result is not RunResult.RUNNING:
