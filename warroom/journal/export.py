@@ -22,6 +22,7 @@ from warroom.journal.errors import JournalError
 from warroom.journal.events import Event
 from warroom.journal.report import report
 from warroom.journal.state import IncidentState
+from warroom.journal.timeline import what
 from warroom.runbook.durations import format_duration
 from warroom.runbook.model import canonical_json
 
@@ -63,18 +64,6 @@ def _cell(value: Any) -> str:
             .replace("\r", " ").replace("\n", " "))
 
 
-def describe(event: Event) -> str:
-    """One line saying what an event did, for the timeline."""
-    data = event.data
-    if event.type == "run.started":
-        runbook = data.get("runbook", {}).get("id", "?")
-        sha = str(data.get("runbook_sha256", ""))[:12]
-        drill = " (drill)" if data.get("drill") else ""
-        return f"run of {runbook} started{drill}, runbook sha256 {sha}..."
-    return ", ".join(f"{k}={v if isinstance(v, str) else canonical_json(v)}"
-                     for k, v in sorted(data.items()))
-
-
 def markdown(state: IncidentState, events: Iterable[Event], chain: ChainReport) -> str:
     """A postmortem-ready timeline: summary, timeline with actors, steps, approvals, claims,
     notes, escalations, and the hash that proves the record."""
@@ -110,7 +99,7 @@ def markdown(state: IncidentState, events: Iterable[Event], chain: ChainReport) 
         out.append(
             f"| {event.seq} | {iso(event.ts)} | {format_duration(event.mono - start)} | "
             f"{_cell(event.actor)} | {event.type} | {_cell(event.step or '')} | "
-            f"{_cell(describe(event))} |"
+            f"{_cell(what(event))} |"
         )
     out += ["", f"{outputs} output lines are in the JSONL and CSV exports.", "",
             "## Steps", "",
