@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_snapshot_app import reach, scenario_app
+from tui_snapshot_app import build_replay_app, reach, recorded_journal, scenario_app
 
 SIZES = [(80, 24), (160, 48)]
 
@@ -22,5 +22,32 @@ def test_console(scenario: str, size: tuple[int, int], snap_compare, tmp_path: P
 
     async def run_before(pilot) -> None:
         await reach(app, pilot, scenario)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    return recorded_journal(tmp_path_factory.mktemp("recorded"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_replay_mid_incident(size: tuple[int, int], snap_compare, recorded) -> None:
+    app = build_replay_app(*recorded)
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_after_action_report(size: tuple[int, int], snap_compare, recorded) -> None:
+    app = build_replay_app(*recorded)
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

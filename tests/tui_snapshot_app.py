@@ -8,6 +8,7 @@ with a lock and an undo, a step that always fails).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -15,7 +16,7 @@ from textual.pilot import Pilot
 from warroom.engine.scheduler import RunOptions
 from warroom.runbook.loader import load_runbook
 from warroom.tui.app import WarroomApp
-from warroom.tui.demo import START_WALL, HaltingClock, SettlingEngine, arrive, build_app, settle
+from warroom.tui.demo import START_WALL, HaltingClock, SettlingEngine, arrive, build_app, build_replay_app, record, settle
 from warroom.tui.session import LiveSession, Resumption
 
 CONSOLE_RUNBOOK = """\
@@ -83,4 +84,10 @@ async def reach(app: WarroomApp, pilot: Pilot[int], name: str) -> None:
     await arrive(app, pilot, name)
 
 
-__all__ = ["console_app", "scenario_app", "reach", "settle", "type_text", "HOSTILE"]
+__all__ = ["console_app", "scenario_app", "reach", "settle", "type_text", "HOSTILE", "build_replay_app", "recorded_journal"]
+
+
+def recorded_journal(tmp_path: Path) -> tuple[Path, str]:
+    """The deterministic drill the replay pictures show (demo.RECORDED), journaled to its end."""
+    journal = tmp_path / "recorded.db"
+    return journal, asyncio.run(record(journal))

@@ -2,42 +2,62 @@
 
 Engine listeners only buffer (log lines) and set a dirty flag; a timer redraws a few times a
 second, so a firehose of output costs one paint per tick, not one per line. Commands go to the
-engine, which checks and journals them; the console never changes the incident itself.
+engine, which checks and journals them; the console never changes the incident itself. A
+replay draws the same panes from the replay session's state, which seeks and plays; a drill's
+facilitator injects through the engine like any command.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Input
 
 from warroom.engine.commands import STEP_ACTIONS, Action, OperatorCommand, Refused, may_answer, needs_reason
 from warroom.engine.context import render_text
+from warroom.engine.drill import Inject, InjectKind
 from warroom.engine.scheduler import Outcome
+from warroom.journal.errors import JournalError
 from warroom.journal.events import Event
-from warroom.journal.state import RunResult
+from warroom.journal.report import render_report, report
+from warroom.journal.state import IncidentState, RunResult, StepStatus
 from warroom.journal.timeline import event_line
+from warroom.runbook.durations import DurationError, parse_duration
 from warroom.runbook.graph import descendants
 from warroom.tui.glyphs import LOOKS, clock, clock_hms
 from warroom.tui.graph_view import GraphView, StepSelected
 from warroom.tui.log_tail import LogTail
-from warroom.tui.offers import DESTRUCTIVE, LABELS, Offer, allowed, board_offers, step_offers
+from warroom.tui.offers import DESTRUCTIVE, LABELS, Offer, allowed, board_offers, resources, step_offers
 from warroom.tui.palette import IncidentCommands
 from warroom.tui.panes import HeaderBar, LockBoard, ThreadPanels
 from warroom.tui.safe_text import visible
-from warroom.tui.screens import ActionMenu, AskScreen, Field, HelpScreen, StepDetail
-from warroom.tui.session import ConsoleSession
+from warroom.tui.screens import ActionMenu, AskScreen, Field, HelpScreen, ReportScreen, StepDetail
+from warroom.tui.scrubber import Scrubber, SeekTo
+from warroom.tui.session import ConsoleSession, Notable, ReplaySession
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 DETAIL = "detail"
 """The action menu's entry for the step detail view (not an operator command)."""
+LOG_REBUILD = 2_000
+"""Events whose lines refill the log after a replay jumps (the newest ones before the position)."""
+ENDED = (RunResult.RUNNING, RunResult.WAITING)
+STEP, SPEED = Binding.Group("Step", compact=True), Binding.Group("Speed", compact=True)
+MARK, KIND = Binding.Group("Mark", compact=True), Binding.Group("Next", compact=True)
+INJECT_CHOICES: list[tuple[InjectKind | str, str]] = [
+    (InjectKind.FAIL, "Fail a step's next attempt (or the running one)"),
+    (InjectKind.SLOW, "Slow a step's next attempt"),
+    (InjectKind.CLAIM, "Hold a resource (someone claims it)"),
+    (InjectKind.NOTE, "Post a note"),
+]
 
 
 @dataclass
@@ -73,6 +93,21 @@ class WarroomApp(App[int]):
         Binding("R", "command('release')", "Release", id="release"),
         Binding("n", "command('note')", "Note", id="note"),
         Binding("ctrl+x", "command('abort')", "Abort", show=False, id="abort"),
+        Binding("i", "inject", "Inject", id="inject"),
+        Binding("space", "replay_toggle", "Play", priority=True, id="replay.toggle"),
+        Binding("left", "replay_step(-1)", "Back", key_display="←", priority=True, group=STEP, id="replay.back"),
+        Binding("right", "replay_step(1)", "Forward", key_display="→", priority=True, group=STEP, id="replay.forward"),
+        Binding("minus", "replay_speed(-1)", "Slower", key_display="-", priority=True, group=SPEED, id="replay.slower"),
+        Binding("plus,equals_sign", "replay_speed(1)", "Faster", key_display="+", priority=True, group=SPEED, id="replay.faster"),
+        Binding("left_square_bracket", "replay_jump(-1)", "Previous mark", key_display="[", priority=True, group=MARK, id="replay.previous"),
+        Binding("right_square_bracket", "replay_jump(1)", "Next mark", key_display="]", priority=True, group=MARK, id="replay.next"),
+        Binding("F", "replay_kind('failure')", "Next failure", priority=True, group=KIND, id="replay.failure"),
+        Binding("A", "replay_kind('approval')", "Next approval", priority=True, group=KIND, id="replay.approval"),
+        Binding("C", "replay_kind('claim')", "Next claim", priority=True, group=KIND, id="replay.claim"),
+        Binding("N", "replay_kind('note')", "Next note", priority=True, group=KIND, id="replay.note"),
+        Binding("home", "replay_seek('start')", "Start", show=False, priority=True, id="replay.start"),
+        Binding("end", "replay_seek('end')", "End", show=False, priority=True, id="replay.end"),
+        Binding("ctrl+r", "report", "Report", id="report"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("z", "maximize", "Max", show=False, id="maximize"),
@@ -101,16 +136,19 @@ class WarroomApp(App[int]):
         self.threads = {s.id: s.thread or "" for s in runbook.steps}
         self.seen: list[CommandSent | CommandRefused] = []
         """Command outcomes as posted, newest last: what the operator was told."""
+        self.replay = session if isinstance(session, ReplaySession) else None
 
     # layout ------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
+        if self.replay is not None:
+            yield Scrubber(self.replay, id="scrubber")
         with Grid(id="panes"):
             graph = GraphView(self.runbook, self.session.state, id="graph")
             graph.border_title = "1 Graph"
             yield graph
             with Vertical(id="side"):
-                board = LockBoard(id="board")
+                board = LockBoard(self.runbook, id="board")
                 board.border_title = "2 Locks & claims"
                 yield board
                 threads = ThreadPanels(self.runbook, id="threads")
@@ -119,7 +157,7 @@ class WarroomApp(App[int]):
             log = LogTail(id="log")
             log.border_title = "4 Log"
             yield log
-        yield Footer()
+        yield Footer(show_command_palette=self.replay is None)  # a replay needs the room for its keys
 
     def on_mount(self) -> None:
         self.graph.focus()
@@ -150,6 +188,8 @@ class WarroomApp(App[int]):
         journal's lock is never left to the process's exit."""
         try:
             self.incident = await self.session.open(self.on_engine_event, self.on_engine_output)
+            if self.replay is not None:
+                self.replayed()
             self.dirty = True
             self.outcome = await self.session.run()
         except Exception as exc:  # a locked or damaged journal: one clear line, then leave
@@ -180,26 +220,39 @@ class WarroomApp(App[int]):
         self.log_tail.add(event.step, thread, event_line(event, state.runbook, state.started_mono))
         self.dirty = True
 
+    def show_header(self) -> None:
+        self.query_one("#header", HeaderBar).show(self.session.state, self.runbook, self.incident,
+                                                  self.session.now(), self.session.live, self.replay)
+
     def on_engine_output(self, step: str | None, stream: str, line: str) -> None:
         thread = self.threads.get(step or "", "")
         marker = "!" if stream == "stderr" else "|"
-        stamp = clock_hms(self.session.now() - (self.session.state.started_mono or 0.0))
+        stamp = clock_hms(self.session.output_time() - (self.session.state.started_mono or 0.0))
         self.log_tail.add(step, thread, f"{stamp}  {thread[:10]:<10}  {(step or '-')[:24]:<24}  {marker} {line}")
 
     # drawing ----------------------------------------------------------------------------------
     def tick(self) -> None:
-        self.log_tail.flush()
-        if self.dirty:
+        try:
+            self.log_tail.flush()
+        except NoMatches:
+            return  # the app is closing and its panes are gone; the interval fires once more
+        if self.dirty or self.elapsed_moves():
             self.redraw()
-        else:  # the elapsed time moves even when nothing happens
-            self.query_one("#header", HeaderBar).show(self.session.state, self.runbook, self.incident,
-                                                      self.session.now(), self.session.live)
+        else:  # the incident's elapsed time moves even when nothing happens
+            self.show_header()
+
+    def elapsed_moves(self) -> bool:
+        """Whether a step's elapsed time is on screen and moving (something runs or waits)."""
+        live_statuses = (StepStatus.RUNNING, StepStatus.WAITING)
+        return self.session.live and any(s.status in live_statuses for s in self.session.state.steps.values())
 
     def redraw(self) -> None:
         self.dirty = False
         state, now = self.session.state, self.session.now()
         with self.batch_update():
-            self.query_one("#header", HeaderBar).show(state, self.runbook, self.incident, now, self.session.live)
+            self.show_header()
+            if self.replay is not None:
+                self.query_one("#scrubber", Scrubber).refresh()
             self.graph.show(state, now)
             self.query_one("#board", LockBoard).show(state)
             self.query_one("#threads", ThreadPanels).show(state, now)
@@ -241,8 +294,18 @@ class WarroomApp(App[int]):
             if act in STEP_ACTIONS:
                 return any(o.action is act for o in step_offers(state, self.selected, self.session.actor))
             return any(o.action is act for o in board_offers(state, self.session.actor)) or act is Action.CLAIM
-        if action in ("menu", "detail"):
+        if action == "menu":  # a replay has no actions: v shows the detail
+            return self.selected is not None and self.replay is None
+        if action == "detail":
             return self.selected is not None
+        if action.startswith("replay_"):
+            return self.replay is not None and self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)
+        if action == "report":
+            main = self.screen is self.screen_stack[0]
+            return main and (not self.session.live or self.session.state.result not in ENDED)
+        if action == "inject":
+            state = self.session.state
+            return self.session.live and state.drill and state.result in ENDED and self.outcome is None
         return True
 
     # commands -----------------------------------------------------------------------------------
@@ -374,6 +437,135 @@ class WarroomApp(App[int]):
         self.seen.append(message)
         self.notify(visible(message.reason), title=f"refused: {message.command.action.value}", severity="error", markup=False)
 
+    # drill facilitation ----------------------------------------------------------------------------
+    def action_inject(self) -> None:
+        """The facilitator picks what to inject, then fills in a small form."""
+
+        def chosen(kind: Action | str | None) -> None:
+            if isinstance(kind, InjectKind):
+                self.push_screen(self.inject_form(kind), partial(self.inject_answered, kind))
+
+        self.push_screen(ActionMenu("", list(INJECT_CHOICES), title="Drill inject (journaled with your name)"), chosen)
+
+    def inject_form(self, kind: InjectKind) -> AskScreen:
+        selected = self.selected or ""
+        step = Field("step", "Step", value=selected, required=True, placeholder="a step id")
+        if kind is InjectKind.FAIL:
+            return AskScreen("Fail a step's next attempt", [], [step], "Inject failure", danger=True, check=self.inject_problem)
+        if kind is InjectKind.SLOW:
+            by = Field("amount", "Slower by", required=True, placeholder="e.g. 2m or 90s")
+            return AskScreen("Slow a step's next attempt", [], [step, by], "Inject slowdown", check=self.inject_problem)
+        if kind is InjectKind.CLAIM:
+            locks = [lk.name for lk in self.runbook.step(selected).locks] if selected else []
+            body = [Text(f"Resources in this runbook: {visible(', '.join(resources(self.runbook)) or 'none')}")]
+            fields = [Field("resource", "Resource", value=locks[0] if locks else "", required=True),
+                      Field("by", "Held by", value="drill", required=True, placeholder="who holds it in the story"),
+                      Field("amount", "For", placeholder="e.g. 10m (empty: until released)")]
+            return AskScreen("Hold a resource", body, fields, "Inject claim", check=self.inject_problem)
+        return AskScreen("Post a drill note", [], [Field("text", "Note", required=True)], "Inject note")
+
+    def inject_problem(self, values: dict[str, str]) -> str | None:
+        if "step" in values and values["step"] not in self.session.state.steps:
+            return f"no step {values['step']!r} in this runbook"
+        if "resource" in values and values["resource"] not in resources(self.runbook):
+            return f"no step of this runbook locks {values['resource']!r}"
+        if values.get("amount"):
+            try:
+                parse_duration(values["amount"])
+            except DurationError as exc:
+                return str(exc)
+        return None
+
+    def inject_answered(self, kind: InjectKind, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        state = self.session.state
+        at = self.session.now() - (state.started_mono or 0.0)
+        amount = parse_duration(values["amount"]) if values.get("amount") else None
+        inject = Inject(round(at, 3), kind, step=values.get("step"), resource=values.get("resource"),
+                        by=values.get("by"), for_s=amount if kind is InjectKind.CLAIM else None,
+                        text=values.get("text"), slow_s=(amount or 0.0) if kind is InjectKind.SLOW else 0.0)
+        self.run_worker(self._inject(inject), group="commands")
+
+    async def _inject(self, inject: Inject) -> None:
+        actor = self.session.actor
+        try:
+            await self.session.inject(inject, actor)
+        except Refused as exc:
+            self.notify(visible(str(exc)), title="refused: inject", severity="error", markup=False)
+            return
+        self.dirty = True
+        what = inject.step or inject.resource or inject.text or ""
+        self.notify(f"inject {inject.kind.value} {visible(what)}: journaled as {visible(actor)}", markup=False, timeout=3)
+
+    # replay -------------------------------------------------------------------------------------
+    def replayed(self) -> None:
+        """After a jump: the log shows the lines up to the new position, every pane redraws."""
+        replay = self.replay
+        assert replay is not None
+        self.log_tail.clear()
+        for event in replay.events[max(0, replay.position - LOG_REBUILD):replay.position]:
+            self.on_engine_event(event)
+        self.log_tail.flush()
+        self.redraw()
+
+    def seek(self, position: int) -> None:
+        assert self.replay is not None
+        self.replay.paused = True
+        self.replay.seek(position)
+        self.replayed()
+
+    def action_replay_toggle(self) -> None:
+        assert self.replay is not None
+        at_end = self.replay.at_end
+        self.replay.toggle()
+        if at_end and not self.replay.paused:
+            self.replayed()
+        else:
+            self.show_header()
+
+    def action_replay_step(self, delta: int) -> None:
+        assert self.replay is not None
+        self.seek(self.replay.position + delta)
+
+    def action_replay_speed(self, step: int) -> None:
+        assert self.replay is not None
+        self.replay.set_speed(step)
+        self.show_header()
+
+    def action_replay_seek(self, where: str) -> None:
+        assert self.replay is not None
+        self.seek(1 if where == "start" else self.replay.total)
+
+    def action_replay_jump(self, direction: int) -> None:
+        self.jump(direction > 0, frozenset(Notable), "failure, approval, claim or note")
+
+    def action_replay_kind(self, kind: str) -> None:
+        self.jump(True, frozenset({Notable(kind)}), kind)
+
+    def jump(self, forward: bool, kinds: frozenset[Notable], what: str) -> None:
+        assert self.replay is not None
+        target = self.replay.notable(forward, kinds)
+        if target is None:
+            self.notify(f"no {'later' if forward else 'earlier'} {what}", timeout=2)
+            return
+        self.seek(target)
+
+    @on(SeekTo)
+    def seek_to(self, message: SeekTo) -> None:
+        if self.replay is not None:
+            self.seek(message.position)
+
+    def action_report(self) -> None:
+        """The after-action report (`warroom report`): of the whole incident in a replay."""
+        state: IncidentState = self.replay.final_state() if self.replay is not None else self.session.state
+        try:
+            text = render_report(report(state))
+        except JournalError as exc:
+            self.notify(visible(str(exc)), severity="error", markup=False)
+            return
+        self.push_screen(ReportScreen(f"After-action report: {visible(state.incident)}", text))
+
     # navigation and screens -------------------------------------------------------------------------
     def action_menu(self) -> None:
         step = self.selected
@@ -429,7 +621,7 @@ class WarroomApp(App[int]):
         return lines
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(replay=self.replay is not None))
 
     def action_filter(self) -> None:
         self.log_tail.open_filter()

@@ -6,6 +6,8 @@ processes (claim reasons, instructions) passes through `visible` and is never ma
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
 
 from warroom.journal.state import IncidentState, StepState, StepStatus
@@ -16,8 +18,26 @@ from warroom.tui.safe_text import visible
 
 WAITS_ON_WIDTH = 60
 """Characters of "waits on" in a thread panel (manual instructions can be paragraphs)."""
-BOARD_COLUMNS = ("resource", "holder", "since", "why", "waiters")
-THREAD_COLUMNS = ("step", "state", "time", "#", "waits on")
+NAME_WIDTH_MAX = 28
+"""The widest a column of ids (resources, steps) grows, whatever the runbook names."""
+
+
+def _widest(names: Iterable[str], floor: int) -> int:
+    return min(NAME_WIDTH_MAX, max([floor, *(len(n) for n in names)]))
+
+
+def board_columns(runbook: Runbook) -> tuple[tuple[str, int], ...]:
+    """resource, holder, since, why, waiters: sized for this runbook's locks and steps."""
+    resources = {lock.name for step in runbook.steps for lock in step.locks}
+    steps = _widest(runbook.step_ids, 8)
+    return (("resource", _widest(resources, 10)), ("holder", steps), ("since", 5),
+            ("why", 16), ("waiters", steps))
+
+
+def thread_columns(runbook: Runbook, thread: str | None) -> tuple[tuple[str, int], ...]:
+    """step, state, time, #, waits on: sized for the thread's step ids."""
+    ids = [s.id for s in runbook.steps if s.thread == thread]
+    return (("step", _widest(ids, 6)), ("state", 11), ("time", 5), ("#", 2), ("waits on", WAITS_ON_WIDTH))
 
 
 def _t(value: object, style: str = "") -> Text:

@@ -3,6 +3,8 @@
 A drill on a halting virtual clock runs at full speed up to a chosen moment and then stands
 still, so "mid-incident" is the same picture on every machine: same seed, same incident id,
 same elapsed times. `SettlingEngine` says when the engine has nothing left to do but wait.
+A replay is of a drill recorded the same way, run to its end with --auto, opened paused at a
+fixed event.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from warroom.journal.store import JournalWriter
 from warroom.runbook.loader import load_runbook
 from warroom.runbook.model import Runbook
 from warroom.tui.app import WarroomApp
-from warroom.tui.session import LiveSession
+from warroom.tui.session import LiveSession, ReplaySession
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 START_WALL = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC: a fixed incident id
@@ -46,8 +48,10 @@ class SettlingEngine(Engine):
         self.settled = asyncio.Event()
 
     async def next_item(self) -> object:
-        idle = self.queue.empty() and not self.tasks and (
-            not self.timers or self.clock.real_delay(self.timers[0][0]) not in (None, 0.0))
+        await self.commit()  # what the last report decided is durable and shown first
+        live = [due for due, _, timer in self.timers if not self.stale(timer)]
+        idle = self.queue.empty() and not self.busy() and (
+            not live or self.clock.real_delay(min(live)) not in (None, 0.0))
         if idle:
             self.settled.set()
         item = await super().next_item()
@@ -64,6 +68,7 @@ class Scenario:
     commands: tuple[OperatorCommand, ...] = ()  # sent once the drill has settled
     select: str | None = None
     keys: tuple[str, ...] = ()  # pressed last (e.g. open a dialog)
+    ends: bool = False  # the run reaches its end: its end is announced before the picture
     vars: dict[str, str] = field(default_factory=dict)
 
 
@@ -78,7 +83,7 @@ SCENARIOS: dict[str, Scenario] = {
         commands=(OperatorCommand(Action.DONE, "open-change", "helen"),),
     ),
     "failure-rollback": Scenario(
-        "web-outage.yaml", select="undrain-web",
+        "web-outage.yaml", select="undrain-web", ends=True,
         injects=(Inject(0.0, InjectKind.FAIL, step="undrain-web"),),
     ),
 }
@@ -95,8 +100,9 @@ def build_app(name: str, journal: str | Path, *, size_hint: str = "") -> Warroom
     return WarroomApp(session, refresh_s=0.1, blink=False)
 
 
-async def settle(app: WarroomApp, rounds: int = 200) -> None:
-    """Waits until the engine has nothing left to do, then draws that state."""
+async def settle(app: WarroomApp, rounds: int = 1500) -> None:
+    """Waits until the engine has nothing left to do (up to 15 s: a loaded CI machine is
+    slow), then draws that state."""
     for _ in range(rounds):
         engine = getattr(app.session, "engine", None)
         idle = app.drive_done or (app.outcome is None and isinstance(engine, SettlingEngine) and engine.settled.is_set())
@@ -121,5 +127,43 @@ async def arrive(app: WarroomApp, pilot: object, name: str) -> None:
     for key in scenario.keys:
         await press(key)
     await settle(app)
+    for _ in range(1500 if scenario.ends else 0):
+        if app.drive_done:
+            break
+        await asyncio.sleep(0.01)
+    pause = getattr(pilot, "pause")
+    await pause()  # notify() posts a message: let a late toast arrive, then clear it
     app.clear_notifications()  # when a toast appears (the run finishing) is timing, not state
-    await getattr(pilot, "pause")()
+    await pause()
+
+
+RECORDED = Scenario(
+    "web-outage.yaml",
+    injects=(Inject(45.0, InjectKind.NOTE, text="support: customers see 502s on checkout"),
+             Inject(100.0, InjectKind.CLAIM, resource="web-fleet", by="bob", for_s=60.0)),
+)
+"""The drill a replay shows: a retried failure (the seed's), a note, a claim, auto answers."""
+REPLAY_AT = 24
+"""The event the replay pictures stand on: mid-incident, the claim held, the failure behind."""
+
+
+async def record(journal: str | Path, scenario: Scenario = RECORDED) -> str:
+    """Runs `scenario` as a drill to its end (people answered by --auto) into `journal`."""
+    runbook = load_runbook(RUNBOOKS / scenario.runbook, scenario.vars)
+    options = RunOptions(actor=scenario.actor, drill=True, seed=7, speed=None, auto=True,
+                         injects=scenario.injects, source=str(RUNBOOKS / scenario.runbook))
+    writer = await JournalWriter.open(journal)
+    try:
+        engine = Engine(writer, runbook, options, VirtualClock(speed=None, start_wall=START_WALL))
+        incident = await engine.start([])
+        await engine.run()
+    finally:
+        await writer.close()
+    return incident
+
+
+def build_replay_app(journal: str | Path, incident: str, position: int = REPLAY_AT) -> WarroomApp:
+    """The console replaying `incident`, paused after its `position`-th event."""
+    session = ReplaySession.load(str(journal), incident, 10.0, paused=True)
+    session.seek(position)
+    return WarroomApp(session, refresh_s=0.1, blink=False)

@@ -1,7 +1,9 @@
 """A DataTable kept in step with a dict of rows by diff: changed cells, added and removed rows.
 
 Clearing and refilling a table on every tick loses the cursor and scroll position and costs a
-full relayout; the lock board and the thread panels change a few cells at a time.
+full relayout; the lock board and the thread panels change a few cells at a time. Columns have
+fixed widths, chosen from the runbook: they do not jump as content comes and goes, and what
+the table looks like depends on the state alone, not on which states happened to be drawn.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ Row = tuple[Text, ...]
 
 
 class DiffTable(DataTable[Text]):
-    """Rows are keyed; `sync` makes the table show exactly `rows` (new keys go last)."""
+    """Rows are keyed; `sync` makes the table show exactly `rows` (new keys go last).
+    `columns` are (name, width) pairs; longer cells end in an ellipsis."""
 
-    def __init__(self, columns: Sequence[str], *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, columns: Sequence[tuple[str, int]], *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False, show_cursor=False)
-        self.column_names = tuple(columns)
+        self.columns_spec = tuple(columns)
+        self.column_names = tuple(name for name, _ in columns)
         self.shown: dict[str, Row] = {}
 
     def on_mount(self) -> None:
-        for name in self.column_names:
-            self.add_column(name, key=name)
+        for name, width in self.columns_spec:
+            self.add_column(name, key=name, width=max(width, len(name)))
 
     def sync(self, rows: Mapping[str, Row]) -> bool:
         """Applies the difference; True when anything changed."""
@@ -41,7 +45,7 @@ class DiffTable(DataTable[Text]):
             elif old != cells:
                 for name, before, after in zip(self.column_names, old, cells):
                     if before != after:
-                        self.update_cell(key, name, after, update_width=True)
+                        self.update_cell(key, name, after)
                 changed = True
             self.shown[key] = cells
         return changed

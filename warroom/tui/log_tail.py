@@ -109,6 +109,13 @@ class LogTail(Vertical, can_focus=False):
             log.scroll_end(animate=False, immediate=True, x_axis=False)
             self.pinned_y = log.scroll_y
 
+    def clear(self) -> None:
+        """Forgets every line (a replay that jumped refills it from the journal)."""
+        self.pending = []
+        self.kept.clear()
+        self.log_widget.clear()
+        self.pinned_y = 0.0
+
     def set_filter(self, query: str) -> None:
         self.flush()
         self.filter = LineFilter.parse(query)

@@ -25,6 +25,10 @@ class IncidentCommands(Provider):
         step = app.selected
         if step is not None:
             entries.append((f"Show detail of {step}", "command, outputs, attempts, full output", app.action_detail))
+        if app.check_action("inject", ()):
+            entries.append(("Drill inject", "fail, slow, hold a resource or post a note (journaled)", app.action_inject))
+        if app.check_action("report", ()):
+            entries.append(("After-action report", "timings, critical path, waits and the review", app.action_report))
         entries.append(("Filter the log", "text, step:ID or thread:ID", app.action_filter))
         entries.append(("Show help", "keys and step states", app.action_help))
         return entries

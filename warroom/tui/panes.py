@@ -9,26 +9,35 @@ from textual.widgets import Label, Static
 
 from warroom.journal.state import IncidentState, RunResult
 from warroom.runbook.model import Runbook
-from warroom.tui.board import BOARD_COLUMNS, THREAD_COLUMNS, board_rows, thread_ids, thread_rows
+from warroom.tui.board import board_columns, board_rows, thread_columns, thread_ids, thread_rows
 from warroom.tui.diff_table import DiffTable
 from warroom.tui.glyphs import RESULT_STYLES, clock
 from warroom.tui.safe_text import visible
+from warroom.tui.session import ReplaySession
 
 
 class HeaderBar(Static):
-    """incident · runbook · mode · elapsed · result, on one line."""
+    """incident · runbook · mode · elapsed · result, on one line; a replay leads with where it
+    is (event k of n, the elapsed time then) and how fast it plays."""
 
-    def show(self, state: IncidentState, runbook: Runbook, incident: str, now: float, live: bool) -> None:
+    def show(self, state: IncidentState, runbook: Runbook, incident: str, now: float, live: bool,
+             replay: ReplaySession | None = None) -> None:
         if state.started_mono is None:
             elapsed = 0.0
-        elif state.result in (RunResult.RUNNING, RunResult.WAITING) and live:
+        elif replay is not None or (state.result in (RunResult.RUNNING, RunResult.WAITING) and live):
             elapsed = now - state.started_mono
         else:
             elapsed = state.duration_s or 0.0
-        mode = runbook.model.value + (" drill" if state.drill else "") + ("" if live else " replay")
+        mode = runbook.model.value + (" drill" if state.drill else "")
         result = state.result.value.upper().replace("_", " ")
+        lead: list[tuple[str, str] | str] = [(" warroom ", "bold reverse"), " "]
+        if replay is not None:
+            play = "⏸" if replay.paused else "▶"
+            lead += [(" REPLAY ", "bold reverse magenta"), " ",
+                     (f"{play} {replay.speed:g}x", "bold magenta"), "  ",
+                     (f"event {replay.position} of {replay.total}", "bold"), "  "]
         self.update(Text.assemble(
-            (" warroom ", "bold reverse"), " ",
+            *lead,
             (f" {result} ", f"reverse {RESULT_STYLES[state.result]}"), " ",
             (f"⏱ {clock(elapsed) or '00:00'}", "bold"), "  ",
             (visible(incident or "starting…"), "bold"), "  ",
@@ -41,8 +50,8 @@ class HeaderBar(Static):
 class LockBoard(DiffTable):
     ALLOW_MAXIMIZE = True
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(BOARD_COLUMNS, id=id)
+    def __init__(self, runbook: Runbook, *, id: str | None = None) -> None:
+        super().__init__(board_columns(runbook), id=id)
 
     def show(self, state: IncidentState) -> None:
         self.sync(board_rows(state))
@@ -65,7 +74,7 @@ class ThreadPanels(VerticalScroll):
             title = f"{tid}: {thread.title}" if thread is not None and thread.title else (tid or "(no thread)")
             owner = f"  ({thread.owner})" if thread is not None and thread.owner else ""
             yield Label(Text.assemble((visible(title), "bold"), (visible(owner), "grey62"), no_wrap=True, overflow="ellipsis"), classes="thread-title")
-            yield DiffTable(THREAD_COLUMNS, id=f"thread-{i}", classes="thread-table")
+            yield DiffTable(thread_columns(self.runbook, tid), id=f"thread-{i}", classes="thread-table")
 
     def show(self, state: IncidentState, now: float) -> None:
         for i, tid in enumerate(self.threads):

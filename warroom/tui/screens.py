@@ -1,5 +1,6 @@
-"""Modal screens: a form for reasons, claims and notes (also the confirmation of destructive
-actions), the action menu of a step, the help screen and a step's detail view.
+"""Modal screens: a form for reasons, claims, notes and drill injects (also the confirmation of
+destructive actions), the action menu of a step, the help screen, a step's detail view and the
+after-action report.
 
 Forms return their values and nothing else: the app turns them into an OperatorCommand, so a
 modal can never change an incident by itself.
@@ -8,14 +9,14 @@ modal can never change an incident by itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Log, OptionList, Static
 from textual.widgets.option_list import Option
@@ -44,9 +45,11 @@ class AskScreen(ModalScreen[dict[str, str] | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="ask.cancel")]
 
     def __init__(self, title: str, body: list[Text], fields: list[Field], confirm: str,
-                 *, danger: bool = False, refusal: str | None = None) -> None:
+                 *, danger: bool = False, refusal: str | None = None,
+                 check: Callable[[dict[str, str]], str | None] | None = None) -> None:
         super().__init__()
         self.refusal = refusal
+        self.check = check  # what is wrong with the values, if anything (shown, not sent)
         self.title_text = title
         self.body = body
         self.fields = fields
@@ -81,8 +84,9 @@ class AskScreen(ModalScreen[dict[str, str] | None]):
     def submit(self) -> None:
         values = self.values()
         missing = [f.label for f in self.fields if f.required and not values[f.name]]
-        if missing:
-            self.query_one("#ask-error", Label).update(Text(f"{missing[0]} is required", style="bold red"))
+        problem = f"{missing[0]} is required" if missing else self.check(values) if self.check else None
+        if problem:
+            self.query_one("#ask-error", Label).update(Text(visible(problem), style="bold red"))
             return
         self.dismiss(values)
 
@@ -111,18 +115,20 @@ class AskScreen(ModalScreen[dict[str, str] | None]):
 
 
 class ActionMenu(ModalScreen[Action | str | None]):
-    """What can be done to the selected step now; dismisses with the chosen action."""
+    """What can be done to the selected step now (or, titled otherwise, any short list of
+    choices); dismisses with the chosen action."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="menu.cancel")]
 
-    def __init__(self, step: str, choices: list[tuple[Action | str, str]]) -> None:
+    def __init__(self, step: str, choices: list[tuple[Action | str, str]], *, title: str = "") -> None:
         super().__init__()
         self.step = step
         self.choices = choices
+        self.title_text = title or f"Step {step}"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="menu", classes="modal"):
-            yield Label(Text(f"Step {self.step}", style="bold"))
+            yield Label(Text(self.title_text, style="bold"))
             yield OptionList(*(Option(Text(label), id=str(i)) for i, (_, label) in enumerate(self.choices)), id="menu-options")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -142,6 +148,8 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
     ("c / R", "claim / release a resource"),
     ("n", "add a note to the journal"),
     ("ctrl+x", "abort the incident (asks a reason)"),
+    ("i", "drill only: inject a failure, a slowdown, a held resource or a note"),
+    ("ctrl+r", "after-action report (at the end of a run, and in a replay)"),
     ("ctrl+p", "command palette: every command that applies now"),
     ("/", "filter the log: text, step:ID, thread:ID"),
     ("1 2 3 4", "focus graph, lock board, threads, log"),
@@ -152,14 +160,33 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
+REPLAY_KEYS: tuple[tuple[str, str], ...] = (
+    ("space", "play / pause (at the end: play again from the start)"),
+    ("← →", "one event back / forward"),
+    ("+ -", "faster / slower: 1 2 5 10 20 50 100 200 500 1000x"),
+    ("[ ]", "previous / next failure, approval, claim or note"),
+    ("F A C N", "next failure / approval / claim / note"),
+    ("home end", "the start / the end of the incident"),
+    ("click", "on the timeline: go to that moment"),
+)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
 
+    def __init__(self, *, replay: bool = False) -> None:
+        super().__init__()
+        self.replay = replay
+
     def compose(self) -> ComposeResult:
+        replay_title = Text("Replay (commands are refused; the timeline marks ✘ failures, ? approvals, "
+                            "⚑ claims, ✎ notes)", style="bold")
+        sections = [(Text("warroom console", style="bold"), HELP_KEYS), (replay_title, REPLAY_KEYS)]
         with VerticalScroll(id="help", classes="modal"):
-            yield Label(Text("warroom console", style="bold"))
-            for key, what in HELP_KEYS:
-                yield Static(Text.assemble((f"{key:>10}  ", "bold cyan"), what))
+            for n, (title, keys) in enumerate(reversed(sections) if self.replay else sections):
+                yield Label(Text.assemble("\n" if n else "", title))
+                for key, what in keys:
+                    yield Static(Text.assemble((f"{key:>10}  ", "bold cyan"), what))
             yield Label(Text("\nStep states", style="bold"))
             for look in LOOKS.values():
                 yield Static(Text.assemble((f"{look.glyph:>10}  ", look.style), look.label))
@@ -224,6 +251,31 @@ class StepDetail(ModalScreen[None]):
 
     def action_more(self) -> None:
         self.load_page()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ReportScreen(ModalScreen[None]):
+    """The after-action report as `warroom report` prints it: plain text, scrollable both ways
+    so its table never wraps."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close", id="report.close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="report", classes="modal"):
+            yield Label(Text(self.title_text, style="bold"), id="report-title")
+            with ScrollableContainer(id="report-scroll"):
+                yield Static(Text(self.text, no_wrap=True), id="report-body")
+            yield Label(Text("↑ ↓ ← → scroll · esc closes", style="grey62"))
+
+    def on_mount(self) -> None:
+        self.query_one("#report-scroll").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

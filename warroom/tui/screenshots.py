@@ -11,21 +11,27 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from warroom.tui.demo import SCENARIOS, arrive, build_app
+from warroom.tui.demo import arrive, build_app, build_replay_app, record
 
+REPLAY = "replay"
 SHOTS = {
     "mid-incident": "console-mid-incident.svg",
     "approval": "console-approval.svg",
     "lock-conflict": "console-lock-conflict.svg",
     "failure-rollback": "console-failure-rollback.svg",
+    REPLAY: "console-replay.svg",
 }
 
 
 async def shoot(name: str, out: Path, size: tuple[int, int]) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
-        app = build_app(name, Path(tmp) / "journal.db")
+        journal = Path(tmp) / "journal.db"
+        app = build_replay_app(journal, await record(journal)) if name == REPLAY else build_app(name, journal)
         async with app.run_test(size=size) as pilot:
-            await arrive(app, pilot, name)
+            if name == REPLAY:
+                await pilot.pause()
+            else:
+                await arrive(app, pilot, name)
             target = out / SHOTS[name]
             app.save_screenshot(target.name, str(out))
         return target
@@ -39,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     width, _, height = args.size.partition("x")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in SCENARIOS:
+    for name in SHOTS:
         print(asyncio.run(shoot(name, out, (int(width), int(height)))))
     return 0
 

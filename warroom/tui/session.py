@@ -8,17 +8,21 @@ app's event loop, because its commit tasks belong to that loop.
 from __future__ import annotations
 
 import asyncio
+import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from warroom.engine.cli_handlers import make_clock
 from warroom.engine.clock import Clock
 from warroom.engine.commands import OperatorCommand, Refused
+from warroom.engine.drill import Inject
 from warroom.engine.scheduler import Engine, Outcome, RunOptions
 from warroom.journal.events import Event
-from warroom.journal.reducer import Reducer
+from warroom.journal.reducer import Reducer, reduce
 from warroom.journal.state import IncidentState
 from warroom.journal.store import JournalReader, JournalWriter
 from warroom.runbook.model import Runbook
@@ -64,6 +68,10 @@ class LiveSession:
     def now(self) -> float:
         return self.engine.clock.now() if self.engine is not None else 0.0
 
+    def output_time(self) -> float:
+        """When the output line being shown was printed (it may be shown a moment later)."""
+        return self.engine.output_mono if self.engine is not None else 0.0
+
     async def open(self, on_event: EventListener, on_output: OutputListener) -> str:
         resumed = self.resumption
         self.writer = await JournalWriter.open(self.journal, secrets=self.secrets)
@@ -92,6 +100,12 @@ class LiveSession:
             raise Refused("the incident is still opening")
         await self.engine.submit(command)
 
+    async def inject(self, inject: Inject, actor: str) -> None:
+        """A facilitator's inject; the engine refuses it on a real run."""
+        if self.engine is None:
+            raise Refused("the incident is still opening")
+        await self.engine.inject(inject, actor)
+
     def interrupt(self, why: str) -> None:
         if self.engine is not None:
             self.engine.request_interrupt(why)
@@ -102,17 +116,62 @@ class LiveSession:
             await writer.close()
 
 
+class Notable(str, Enum):
+    """The kinds of event a replay can jump to and the scrubber marks."""
+
+    FAILURE = "failure"
+    APPROVAL = "approval"
+    CLAIM = "claim"
+    NOTE = "note"
+
+
+NOTABLE_TYPES: dict[str, Notable] = {
+    "step.failed": Notable.FAILURE, "step.timed_out": Notable.FAILURE, "undo.failed": Notable.FAILURE,
+    "run.aborted": Notable.FAILURE,
+    "approval.requested": Notable.APPROVAL, "approval.granted": Notable.APPROVAL,
+    "approval.rejected": Notable.APPROVAL,
+    "claim.made": Notable.CLAIM, "claim.released": Notable.CLAIM,
+    "note.added": Notable.NOTE,
+}
+SPEEDS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
+"""The replay speeds + and - step through."""
+CHECKPOINT_EVERY = 256
+"""Events between two kept copies of the state: seeking back folds at most this many."""
+BURST = 200
+"""Events played without a pause before the console gets a chance to paint."""
+
+
+def nearest_speed(speed: float | None) -> float:
+    """The replay speed closest to `speed` (max, None, is the fastest)."""
+    if speed is None:
+        return SPEEDS[-1]
+    return min(SPEEDS, key=lambda s: abs(math.log(s / speed)))
+
+
 @dataclass
 class ReplaySession:
-    """A journaled incident played back through the same reducer; commands are refused."""
+    """A journaled incident played back through the same reducer; commands are refused.
+
+    `position` is how many events are folded (1 to n: run.started is always in). Seeking
+    restores the nearest kept copy of the state at or before the target and folds forward
+    from there with the one Reducer, so the state shown at event k is the live run's state
+    after its k-th event, and stepping back is as cheap as stepping forward.
+    """
 
     journal: str
     incident: str
-    speed: float | None = 10.0  # None: everything at once
+    speed: float = 10.0
+    paused: bool = False
     reducer: Reducer = field(default_factory=Reducer)
-    _events: list[Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    position: int = 0
+    checkpoints: dict[int, IncidentState] = field(default_factory=dict)
+    checkpoint_every: int = CHECKPOINT_EVERY
+    marks: list[tuple[int, Notable]] = field(default_factory=list)
     _listeners: tuple[EventListener, OutputListener] | None = None
-    _mono: float = 0.0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopped: bool = False
+    _final: IncidentState | None = None
     live = False
 
     @property
@@ -127,56 +186,136 @@ class ReplaySession:
     def runbook(self) -> Runbook | None:
         return self.reducer.state.runbook
 
+    @property
+    def total(self) -> int:
+        return len(self.events)
+
+    @property
+    def at_end(self) -> bool:
+        return self.position >= self.total
+
     def now(self) -> float:
-        return self._mono
+        return self.events[self.position - 1].mono if self.position else 0.0
+
+    def output_time(self) -> float:
+        return self.now()
 
     @classmethod
-    def load(cls, journal: str, incident: str, speed: float | None) -> ReplaySession:
+    def load(cls, journal: str, incident: str, speed: float | None, *, paused: bool = False) -> ReplaySession:
         """Reads the incident's events; the first (run.started) is folded at once, so the
         console knows the runbook before it draws anything."""
         with JournalReader(journal) as reader:
             events = list(reader.events(incident))
-        session = cls(journal, incident, speed, _events=events)
+        marks = [(i, NOTABLE_TYPES[e.type]) for i, e in enumerate(events) if e.type in NOTABLE_TYPES]
+        session = cls(journal, incident, nearest_speed(speed), paused, events=events, marks=marks)
         if events:
-            session.reducer.apply(events[0])
-            session._mono = events[0].mono
+            session.seek(1)
         return session
 
     async def open(self, on_event: EventListener, on_output: OutputListener) -> str:
         self._listeners = (on_event, on_output)
-        if self._events:
-            on_event(self._events[0])
         return self.incident
 
-    def play(self, event: Event) -> None:
-        assert self._listeners is not None
+    # seeking ----------------------------------------------------------------------------------
+    def seek(self, k: int) -> None:
+        """Shows the state after the first `k` events (clamped to 1..n)."""
+        k = max(1 if self.events else 0, min(k, self.total))
+        if k < self.position or k - self.position > self.checkpoint_every:
+            base = max((n for n in self.checkpoints if n <= k), default=0)
+            if base > self.position or k < self.position:
+                self._restore(base)
+        while self.position < k:
+            self._fold_next()
+        self._wake.set()
+
+    def _restore(self, n: int) -> None:
+        self.reducer = Reducer()
+        self.position = n
+        if n:
+            self.reducer.state = _copy(self.checkpoints[n])
+
+    def _fold_next(self) -> Event:
+        event = self.events[self.position]
         self.reducer.apply(event)
-        self._mono = event.mono
-        on_event, on_output = self._listeners
-        if event.type == "step.output":
-            on_output(event.step, str(event.data.get("stream", "stdout")), str(event.data.get("text", "")))
-        else:
-            on_event(event)
+        self.position += 1
+        if self.position % self.checkpoint_every == 0 and self.position not in self.checkpoints:
+            self.checkpoints[self.position] = _copy(self.reducer.state)
+        return event
+
+    def notable(self, forward: bool, kinds: frozenset[Notable] = frozenset(Notable)) -> int | None:
+        """The position that shows the next (or previous) notable event of `kinds`, if any."""
+        shown = self.position - 1  # the index of the newest event folded
+        found = [i for i, kind in self.marks if kind in kinds and (i > shown if forward else i < shown)]
+        if not found:
+            return None
+        return (found[0] if forward else found[-1]) + 1
+
+    def final_state(self) -> IncidentState:
+        """The state after the last event (for the after-action report), folded once."""
+        if self._final is None:
+            self._final = reduce(self.events)
+        return self._final
+
+    # playing ----------------------------------------------------------------------------------
+    def set_speed(self, step: int) -> None:
+        i = SPEEDS.index(self.speed) if self.speed in SPEEDS else SPEEDS.index(nearest_speed(self.speed))
+        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, i + step))]
+        self._wake.set()
+
+    def toggle(self) -> None:
+        """Play or pause; playing at the end starts again from the beginning."""
+        if self.paused and self.at_end:
+            self.seek(1)
+        self.paused = not self.paused
+        self._wake.set()
+
+    def play(self) -> None:
+        """Folds the next event and tells the console about it."""
+        assert self._listeners is not None
+        event = self._fold_next()
+        self._listeners[0](event)
 
     async def run(self) -> Outcome:
-        previous = self._events[0].mono if self._events else 0.0
-        for n, event in enumerate(self._events[1:]):
-            if self.speed is not None and event.mono > previous:
-                await asyncio.sleep(min(REPLAY_MAX_GAP_S, (event.mono - previous) / self.speed))
-            elif n % 200 == 0:
-                await asyncio.sleep(0)  # let the console paint between bursts
-            previous = event.mono
-            self.play(event)
+        """Plays until the console leaves; pauses at the end, where seeking still works."""
+        while not self._stopped:
+            self._wake.clear()
+            if self.paused or self.at_end:
+                self.paused = self.paused or self.at_end
+                await self._wake.wait()
+                continue
+            gap = (self.events[self.position].mono - self.now()) / self.speed
+            if gap > 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), min(REPLAY_MAX_GAP_S, gap))
+                    continue  # paused, seeked or sped up: wait again from where it is now
+                except TimeoutError:
+                    pass
+            for _ in range(BURST):
+                self.play()
+                if self.at_end or self.events[self.position].mono > self.now():
+                    break
+            await asyncio.sleep(0)
         return Outcome.FINISHED
 
     async def submit(self, command: OperatorCommand) -> None:
         raise Refused("this is a replay: it shows what happened and takes no commands")
 
+    async def inject(self, inject: Inject, actor: str) -> None:
+        raise Refused("this is a replay: it shows what happened and takes no injects")
+
     def interrupt(self, why: str) -> None:
-        """A replay has nothing to stop; leaving simply ends it."""
+        """Leaving ends the replay's player."""
+        self._stopped = True
+        self._wake.set()
 
     async def close(self) -> None:
         """A replay holds no writer."""
+
+
+def _copy(state: IncidentState) -> IncidentState:
+    """A deep copy that shares the (frozen) runbook."""
+    memo: dict[int, Any] = {id(state.runbook): state.runbook} if state.runbook is not None else {}
+    return copy.deepcopy(state, memo)
 
 
 ConsoleSession = LiveSession | ReplaySession

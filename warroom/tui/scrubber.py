@@ -1,0 +1,78 @@
+"""The replay's timeline scrubber: one line across the screen, the incident's time from left
+to right, notable events marked, the position as a bright cursor; a click seeks there.
+
+Cells map time, not event counts, so a quiet hour looks long and a burst of output looks short,
+as the people in the incident lived it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.widget import Widget
+
+from warroom.tui.session import Notable, ReplaySession
+
+MARKS: dict[Notable, tuple[str, str]] = {
+    Notable.FAILURE: ("✘", "bold red"),
+    Notable.APPROVAL: ("?", "bold yellow"),
+    Notable.CLAIM: ("⚑", "bold cyan"),
+    Notable.NOTE: ("✎", "bold magenta"),
+}
+PRIORITY = (Notable.NOTE, Notable.CLAIM, Notable.APPROVAL, Notable.FAILURE)
+"""Later wins when two kinds share a cell: a failure is never hidden by a note."""
+
+
+@dataclass
+class SeekTo(Message):
+    """A person clicked the scrubber: show the state after `position` events."""
+
+    position: int
+
+
+class Scrubber(Widget):
+    DEFAULT_CSS = "Scrubber { height: 1; }"
+
+    def __init__(self, session: ReplaySession, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.session = session
+
+    def cell_of(self, index: int, width: int) -> int:
+        events_ = self.session.events
+        start, end = events_[0].mono, events_[-1].mono
+        if end > start:
+            return int((events_[index].mono - start) / (end - start) * (width - 1))
+        return int(index / max(1, len(events_) - 1) * (width - 1))
+
+    def render(self) -> Text:
+        width = self.size.width
+        session = self.session
+        if width < 2 or not session.events:
+            return Text()
+        cursor = self.cell_of(max(0, session.position - 1), width)
+        marks: dict[int, Notable] = {}
+        for index, kind in session.marks:
+            cell = self.cell_of(index, width)
+            held = marks.get(cell)
+            if held is None or PRIORITY.index(kind) > PRIORITY.index(held):
+                marks[cell] = kind
+        line = Text(no_wrap=True, overflow="crop")
+        for cell in range(width):
+            played = cell <= cursor
+            glyph, style = MARKS[marks[cell]] if cell in marks else ("━" if played else "─", "cyan" if played else "grey42")
+            if cell in marks and not played:
+                style = style.replace("bold ", "")
+            if cell == cursor:
+                glyph, style = (glyph, f"reverse {style}") if cell in marks else ("●", "bold white")
+            line.append(glyph, style)
+        return line
+
+    def on_click(self, event: events.Click) -> None:
+        width = self.size.width
+        if width < 2 or not self.session.events:
+            return
+        reached = [i for i in range(len(self.session.events)) if self.cell_of(i, width) <= event.x]
+        self.post_message(SeekTo(reached[-1] + 1 if reached else 1))
