@@ -70,3 +70,30 @@ def test_a_drill_from_start_to_end_at_80x24(tmux: Tmux, tmp_path: Path) -> None:
     tmux.keys("q")
     screen = tmux.wait_for("EXIT=")
     assert "EXIT=0" in screen
+
+
+def test_sigterm_leaves_the_console_cleanly_and_the_run_is_resumable(tmux: Tmux, tmp_path: Path) -> None:
+    journal = tmp_path / "drill.db"
+    command = (f"cd {shlex.quote(str(ROOT))} && {shlex.quote(sys.executable)} -m warroom run runbooks/web-outage.yaml "
+               f"--drill --speed 20 --as alice --journal {shlex.quote(str(journal))}; "
+               "echo EXIT=$?; stty -a | head -1; sleep 30")
+    tmux("new-session", "-d", "-s", "drill", "-x", "80", "-y", "24", command)
+    tmux.wait_for("RUNNING")
+    pane_pid = tmux("display-message", "-p", "-t", "drill", "#{pane_pid}").strip()
+    warroom_pid = subprocess.run(["pgrep", "-P", pane_pid, "-f", "warroom run"], capture_output=True, text=True).stdout.split()[0]
+    os.kill(int(warroom_pid), 15)
+    screen = tmux.wait_for("EXIT=")
+    assert "EXIT=143" in screen and "warroom resume" in screen  # the terminal is back, the way on said
+    from warroom.journal.store import JournalReader
+
+    with JournalReader(journal) as reader:
+        state = reader.state(None)
+    assert state.result.value == "interrupted"
+    warroom = [sys.executable, "-m", "warroom"]
+    for step in (sid for sid, s in state.steps.items() if s.status.value in ("running", "in_doubt")):
+        # a drill's steps are not idempotent: the person decides, as the resume would ask
+        subprocess.run([*warroom, "retry", step, "--reason", "drill: run it again", "--journal", str(journal)],
+                       check=True, capture_output=True, cwd=ROOT)
+    resumed = subprocess.run([*warroom, "resume", "--headless", "--auto", "--journal", str(journal)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr

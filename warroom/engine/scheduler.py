@@ -1020,11 +1020,15 @@ class Engine:
             return all(self.scope_result(p.step_ids, p.on_failure, p.quorum)[1] for p in self.runbook.phases)
         return self.scope_result(self.runbook.step_ids, self.runbook.on_failure, self.runbook.quorum)[1]
 
+    def kill_children(self) -> None:
+        """Ends every running step's process group at once (the run is being left)."""
+        for proc in list(self.procs.values()):
+            proc.kill_now()
+
     async def interrupt(self, signal_name: str) -> None:
         """Stops every child (their steps stay in doubt: we cannot know what they did) and
         journals the interruption so `warroom resume` can carry on."""
-        for proc in list(self.procs.values()):
-            proc.kill_now()
+        self.kill_children()
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=5)
         await self.emit(self.event(EventType.RUN_INTERRUPTED, actor=self.options.actor, signal=signal_name))

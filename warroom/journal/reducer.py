@@ -178,6 +178,11 @@ class Reducer:
 
     def _run_interrupted(self, ts: float, mono: float, actor: str, step: str | None,
                          data: Any) -> None:
+        """Steps that were running when the run was interrupted are in doubt: their processes
+        were stopped part way, so what they did is unknown until someone decides."""
+        for s in self.state.steps.values():
+            if s.status is StepStatus.RUNNING:
+                s.status = StepStatus.IN_DOUBT
         self._finish(ts, mono, RunResult.INTERRUPTED)
 
     def _run_resumed(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:

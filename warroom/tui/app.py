@@ -9,6 +9,8 @@ facilitator injects through the engine like any command.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from dataclasses import dataclass
 from functools import partial
 
@@ -118,9 +120,12 @@ class WarroomApp(App[int]):
         Binding("q", "leave", "Quit", id="quit"),
     ]
 
-    def __init__(self, session: ConsoleSession, *, refresh_s: float = 0.2, blink: bool = True) -> None:
+    def __init__(self, session: ConsoleSession, *, refresh_s: float = 0.2, blink: bool = True,
+                 handle_signals: bool = False) -> None:
         super().__init__()
         self.blink = blink
+        self.handle_signals = handle_signals
+        self.signal_number: int | None = None  # the signal that ended the console, if one did
         runbook = session.runbook
         assert runbook is not None
         self.session = session
@@ -160,10 +165,24 @@ class WarroomApp(App[int]):
         yield Footer(show_command_palette=self.replay is None)  # a replay needs the room for its keys
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                loop.add_signal_handler(sig, self.signalled, sig.name)
         self.graph.focus()
         self.set_interval(self.refresh_s, self.tick)
         self.run_worker(self.drive(), group="engine", exit_on_error=False)
         self.redraw()
+
+    def signalled(self, name: str) -> None:
+        """SIGTERM, SIGHUP or SIGINT: leave as `q` does, the run interrupted cleanly and
+        journaled, the terminal restored by Textual on the way out."""
+        self.leaving = True
+        self.signal_number = signal.Signals[name].value
+        if self.session.live and self.outcome is None:
+            self.session.interrupt(name)
+        else:
+            self.exit(self.exit_code())
 
     @property
     def graph(self) -> GraphView:
@@ -209,7 +228,7 @@ class WarroomApp(App[int]):
 
     def exit_code(self) -> int:
         if self.outcome is Outcome.INTERRUPTED:
-            return EXIT_INTERRUPTED
+            return 128 + self.signal_number if self.signal_number else EXIT_INTERRUPTED
         if not self.session.live or self.session.state.result is RunResult.SUCCEEDED:
             return EXIT_OK
         return EXIT_FAILED

@@ -21,15 +21,15 @@ def _say(message: str) -> None:
 
 
 def _run(session: ConsoleSession) -> int:
-    app = WarroomApp(session)
+    app = WarroomApp(session, handle_signals=True)
     code = app.run()
     if app.fatal is not None:
         _say(app.fatal)
         return EXIT_FAILED
-    if code is None or code == EXIT_INTERRUPTED:
+    if code is None or code == EXIT_INTERRUPTED or code > 128:
         if isinstance(session, LiveSession) and app.incident:
             _say(f"interrupted; carry on with: warroom resume {app.incident}")
-        return EXIT_INTERRUPTED if isinstance(session, LiveSession) else 0
+        return (code or EXIT_INTERRUPTED) if isinstance(session, LiveSession) else 0
     return int(code)
 
 

@@ -111,6 +111,8 @@ class LiveSession:
             self.engine.request_interrupt(why)
 
     async def close(self) -> None:
+        if self.engine is not None:
+            self.engine.kill_children()  # the console went first: no step process outlives it
         if self.writer is not None:
             writer, self.writer = self.writer, None
             await writer.close()
