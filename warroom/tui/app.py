@@ -253,12 +253,12 @@ class WarroomApp(App[int]):
     def tick(self) -> None:
         try:
             self.log_tail.flush()
+            if self.dirty or self.elapsed_moves():
+                self.redraw()
+            else:  # the incident's elapsed time moves even when nothing happens
+                self.show_header()
         except NoMatches:
-            return  # the app is closing and its panes are gone; the interval fires once more
-        if self.dirty or self.elapsed_moves():
-            self.redraw()
-        else:  # the incident's elapsed time moves even when nothing happens
-            self.show_header()
+            pass  # the app is closing and its panes are going; the interval fired once more
 
     def elapsed_moves(self) -> bool:
         """Whether a step's elapsed time is on screen and moving (something runs or waits)."""
