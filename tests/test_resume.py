@@ -157,7 +157,12 @@ class Incident:
                 for pid in orphans:
                     with contextlib.suppress(ProcessLookupError):  # ended meanwhile
                         os.kill(pid, signal.SIGKILL)
-        _, err = proc.communicate(timeout=30)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # a hung runner must not outlive the test
+            proc.communicate()
+            raise
         self.stderr.append(err)
         assert "Traceback" not in err, err
         if proc.returncode == KILLED:
