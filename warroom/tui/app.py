@@ -31,7 +31,7 @@ from warroom.engine.scheduler import Outcome
 from warroom.journal.errors import JournalError
 from warroom.journal.events import Event
 from warroom.journal.report import render_report, report
-from warroom.journal.state import IncidentState, RunResult, StepStatus
+from warroom.journal.state import IncidentState, RunResult
 from warroom.journal.timeline import event_line
 from warroom.runbook.durations import DurationError, parse_duration
 from warroom.runbook.graph import descendants
@@ -253,17 +253,12 @@ class WarroomApp(App[int]):
     def tick(self) -> None:
         try:
             self.log_tail.flush()
-            if self.dirty or self.elapsed_moves():
+            if self.dirty:
                 self.redraw()
             else:  # the incident's elapsed time moves even when nothing happens
                 self.show_header()
         except NoMatches:
             pass  # the app is closing and its panes are going; the interval fired once more
-
-    def elapsed_moves(self) -> bool:
-        """Whether a step's elapsed time is on screen and moving (something runs or waits)."""
-        live_statuses = (StepStatus.RUNNING, StepStatus.WAITING)
-        return self.session.live and any(s.status in live_statuses for s in self.session.state.steps.values())
 
     def redraw(self) -> None:
         self.dirty = False
