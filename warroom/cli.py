@@ -11,26 +11,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from warroom.errors import UsageError
+
 DEFAULT_JOURNAL = "warroom.db"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING = 0, 1, 2, 3
 
 
-class UsageError(Exception):
-    """Bad arguments found after parsing (a malformed --var, say): exit 2 with one line."""
-
-
 def _fail(message: str) -> None:
     print(f"warroom: {message}", file=sys.stderr)
-
-
-def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise UsageError(f"--var {pair!r}: write --var name=value")
-        result[name.strip()] = value
-    return result
 
 
 def _print_problems(problems: Sequence[object]) -> None:
@@ -58,10 +46,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_plan(args: argparse.Namespace) -> int:
     import json
 
-    from warroom.runbook.loader import load_runbook
+    from warroom.runbook.loader import load_runbook, parse_var_pairs
     from warroom.runbook.plan import build_plan, render_plan
 
-    plan = build_plan(load_runbook(args.runbook, _parse_vars(args.var)))
+    plan = build_plan(load_runbook(args.runbook, parse_var_pairs(args.var)))
     if args.json:
         print(json.dumps(plan.to_json(), indent=2))
     else:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import sys
 
 
+class UsageError(Exception):
+    """Bad arguments found after parsing (a malformed --var, say): exit 2 with one line."""
+
+
 def user_message(exc: BaseException) -> str | None:
     """The message to print for an expected failure, or None for a real bug."""
     from warroom.runbook.errors import RunbookError

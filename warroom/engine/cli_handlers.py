@@ -22,7 +22,7 @@ from warroom.journal.state import IncidentState, RunResult
 from warroom.journal.store import JournalReader, JournalWriter
 from warroom.journal.timeline import event_line, line, output_text
 from warroom.runbook.errors import RunbookError
-from warroom.runbook.loader import load_runbook
+from warroom.runbook.loader import load_runbook, parse_var_pairs
 from warroom.runbook.model import Runbook
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING = 0, 1, 2, 3
@@ -35,12 +35,6 @@ def _say(message: str) -> None:
 
 def secret_values(runbook: Runbook) -> list[str]:
     return [os.environ[name] for name in runbook.secrets if os.environ.get(name)]
-
-
-def _vars(pairs: list[str]) -> dict[str, str]:
-    from warroom.cli import _parse_vars
-
-    return _parse_vars(pairs)
 
 
 @dataclass
@@ -107,7 +101,7 @@ def make_clock(drill: bool, speed: float | None, mono: float = 0.0, wall: float 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    runbook = load_runbook(args.runbook, _vars(args.var))
+    runbook = load_runbook(args.runbook, parse_var_pairs(args.var))
     try:
         speed = parse_speed(args.speed)
     except ValueError:

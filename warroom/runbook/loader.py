@@ -48,6 +48,19 @@ _KIND_ONLY = {
 }
 
 
+def parse_var_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """`--var name=value` pairs; a malformed one is a usage error."""
+    from warroom.errors import UsageError
+
+    result: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--var {pair!r}: write --var name=value")
+        result[name.strip()] = value
+    return result
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"; did you mean {match[0]!r}?" if match else ""

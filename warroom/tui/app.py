@@ -32,10 +32,11 @@ from warroom.journal.errors import JournalError
 from warroom.journal.events import Event
 from warroom.journal.report import render_report, report
 from warroom.journal.state import IncidentState, RunResult
-from warroom.journal.timeline import event_line
+from warroom.journal.timeline import event_line, output_text
+from warroom.journal.timeline import line as timeline_line
 from warroom.runbook.durations import DurationError, parse_duration
 from warroom.runbook.graph import descendants
-from warroom.tui.glyphs import LOOKS, clock, clock_hms
+from warroom.tui.glyphs import LOOKS, clock
 from warroom.tui.graph_view import GraphView, StepSelected
 from warroom.tui.log_tail import LogTail
 from warroom.tui.offers import DESTRUCTIVE, LABELS, Offer, allowed, board_offers, resources, step_offers
@@ -244,10 +245,9 @@ class WarroomApp(App[int]):
                                                   self.session.now(), self.session.live, self.replay)
 
     def on_engine_output(self, step: str | None, stream: str, line: str) -> None:
-        thread = self.threads.get(step or "", "")
-        marker = "!" if stream == "stderr" else "|"
-        stamp = clock_hms(self.session.output_time() - (self.session.state.started_mono or 0.0))
-        self.log_tail.add(step, thread, f"{stamp}  {thread[:10]:<10}  {(step or '-')[:24]:<24}  {marker} {line}")
+        state = self.session.state
+        text = timeline_line(self.session.output_time(), state.started_mono, state.runbook, step, output_text(stream, line))
+        self.log_tail.add(step, self.threads.get(step or "", ""), text)
 
     # drawing ----------------------------------------------------------------------------------
     def tick(self) -> None:

@@ -52,9 +52,3 @@ def clock(seconds: float | None) -> str:
     total = max(0, int(seconds))
     hours, rest = divmod(total, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
-
-
-def clock_hms(seconds: float) -> str:
-    """Seconds as HH:MM:SS, the stamp of log lines (as in the journal's timeline)."""
-    total = max(0, int(seconds))
-    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
