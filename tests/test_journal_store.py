@@ -89,6 +89,21 @@ async def test_concurrent_appends_share_commits_and_keep_one_chain(tmp_path):
         assert [n.text for n in reader.state(inc).notes] == [str(i) for i in range(40)]
 
 
+
+async def test_flush_waits_for_rows_a_commit_in_flight_has_taken(tmp_path):
+    """The engine flushes before it spawns; rows the flush timer already took must still be
+    durable when that flush returns, or a process could start before its step.started."""
+    async with await JournalWriter.open(tmp_path / "j.db", flush_interval=None) as w:
+        inc = await w.start_incident(web_runbook(), actor="alice", ts=T0, mono=0.0)
+        w.stage([ev(E.NOTE_ADDED, 1.0, actor="bob", text="staged")])
+        in_flight = asyncio.create_task(w.flush())
+        for _ in range(3):
+            await asyncio.sleep(0)  # until it has taken the row and waits for the connection thread
+        await w.flush()
+        with JournalReader(tmp_path / "j.db") as reader:
+            assert [r[5] for r in reader.rows(inc)] == ["run.started", "note.added"]
+        await in_flight
+
 async def test_incident_ids_get_a_suffix_when_taken(tmp_path):
     async with await JournalWriter.open(tmp_path / "j.db", flush_interval=None) as w:
         ids = [await w.start_incident(web_runbook(), actor="a", ts=T0, mono=0.0) for _ in range(3)]

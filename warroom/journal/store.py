@@ -31,7 +31,7 @@ from warroom.journal.events import ENGINE, Event, EventType, NewEvent
 from warroom.journal.reducer import Reducer
 from warroom.journal.redact import Redactor
 from warroom.journal.state import IncidentState
-from warroom.runbook.model import Runbook
+from warroom.runbook.model import Runbook, runbook_digest
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x57415252  # "WARR": marks the file as a warroom journal
@@ -173,8 +173,7 @@ class JournalWriter:
         self._heads: dict[str, str] = {}
         self._queue: list[tuple[Any, ...]] = []
         self._new_incidents: list[tuple[Any, ...]] = []
-        self._waiters: list[asyncio.Future[None]] = []
-        self._committer: asyncio.Task[None] | None = None
+        self._writing: asyncio.Future[None] | None = None  # done when the commit in flight ends
         self._ticker: asyncio.Task[None] | None = None
         self._streams: dict[tuple[str, str | None, str], _OutputStream] = {}
         self._failed: BaseException | None = None
@@ -261,7 +260,7 @@ class JournalWriter:
             taken = {row[0] async for row in cur} | set(self._heads)
         new_id = incident_id(runbook.id, ts, taken)
         embedded = runbook.to_dict()
-        payload = {**(data or {}), "runbook": embedded, "runbook_sha256": runbook.sha256()}
+        payload = {**(data or {}), "runbook": embedded, "runbook_sha256": runbook_digest(embedded)}
         if self._redactor.redact_value(embedded) != embedded:
             payload["runbook_redacted"] = True
         self._heads[new_id] = GENESIS
@@ -363,38 +362,32 @@ class JournalWriter:
             self.output_listener(row, stream, line)
 
     async def flush(self) -> None:
-        """Commits whatever is buffered now."""
-        if self._queue:
+        """Commits whatever is buffered now; returns once every row staged so far is durable
+        (rows a commit already in flight has taken included)."""
+        if self._queue or self._writing is not None:
             await self._commit_soon()
 
     async def _commit_soon(self) -> None:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(done)
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_loop())
-        await done
-
-    async def _commit_loop(self) -> None:
-        while self._waiters:
-            rows, self._queue = self._queue, []
-            incidents, self._new_incidents = self._new_incidents, []
-            waiters, self._waiters = self._waiters, []
-            try:
-                if self._failed is not None:
-                    raise JournalError(f"{self.path}: journal writes failed earlier: {self._failed}")
-                if rows:
-                    await self._write(rows, incidents)
-            except (sqlite3.Error, OSError, JournalError) as exc:
-                self._failed = self._failed or exc
-                error = exc if isinstance(exc, JournalError) else _damaged(self.path, exc)
-                for w in waiters:
-                    if not w.done():
-                        w.set_exception(error)
-                continue
-            for w in waiters:
-                if not w.done():
-                    w.set_result(None)
+        """Commits in the caller's own task, one commit at a time: a caller that finds one in
+        flight waits for it, then commits whatever is still queued (its rows, if that commit
+        did not take them, and everything staged meanwhile: the group commit)."""
+        while self._writing is not None:
+            await self._writing
+        if self._failed is not None:
+            raise JournalError(f"{self.path}: journal writes failed earlier: {self._failed}")
+        if not self._queue:
+            return
+        rows, self._queue = self._queue, []
+        incidents, self._new_incidents = self._new_incidents, []
+        self._writing = asyncio.get_running_loop().create_future()
+        try:
+            await self._write(rows, incidents)
+        except (sqlite3.Error, OSError) as exc:
+            self._failed = exc
+            raise _damaged(self.path, exc) from None
+        finally:
+            writing, self._writing = self._writing, None
+            writing.set_result(None)
 
     async def _write(self, rows: list[tuple[Any, ...]],
                      incidents: list[tuple[Any, ...]]) -> None:
