@@ -23,7 +23,7 @@ from warroom.engine.commands import Action, OperatorCommand, Refused, check, eve
 from warroom.engine.context import evaluate, render_text, resolver
 from warroom.engine.drill import DrillOutcome, Inject, InjectKind, outcome
 from warroom.engine.items import Command, Done, Facilitate, Interrupt, Timer, UndoDone
-from warroom.engine.process import CommandNotStarted, StepProcess
+from warroom.engine.process import CommandNotStarted, ProcessResult, StepProcess
 from warroom.journal.events import AUTO, DRILL, ENGINE, Event, EventType, NewEvent
 from warroom.journal.reducer import Reducer
 from warroom.journal.state import IncidentState, RunResult, StepState, StepStatus
@@ -592,7 +592,7 @@ class Engine:
                 self.writer.append_output(step.id, "stdout", result.stdout, ts=self.clock.wall(), mono=self.clock.now())
             self.add_timer(result.duration_s, Timer("done", step.id, token, result))
             return
-        self.act(self.run_process(step, token, argv))
+        self.act(lambda: self.start_process(step, token, argv))
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -603,29 +603,42 @@ class Engine:
         """Real work in flight (a finished task may wait a loop turn to leave the set)."""
         return any(not task.done() for task in self.tasks)
 
-    def act(self, coro: Any) -> None:
-        """Starts real work (a process) once the events that decided it are durable."""
-        self.after_commit.append(lambda: self.spawn(coro))
+    def act(self, action: Callable[[], None]) -> None:
+        """Does real work (spawns a process) once the events that decided it are durable."""
+        self.after_commit.append(action)
 
-    async def run_process(self, step: Step, token: int, argv: list[str]) -> None:
-        sid = step.id
+    def open_process(self, sid: str, argv: list[str]) -> StepProcess:
+        """Spawns a step's command, its undo or its page, its output streaming into the
+        journal; known by step id while it runs, so a timeout, a cancel or an interrupt can
+        end it. CommandNotStarted when it cannot be spawned."""
 
         def on_output(stream: str, chunk: str) -> None:
             self.writer.append_output_chunk(sid, stream, chunk, ts=self.clock.wall(), mono=self.clock.now())
 
         proc = StepProcess(argv, on_output)
-        try:
-            await proc.start()
-        except CommandNotStarted as exc:
-            self.queue.put_nowait(Done(sid, token, False, 127, reason=str(exc)))
-            return
+        proc.start()
         self.procs[sid] = proc
+        return proc
+
+    async def settle_process(self, sid: str, proc: StepProcess) -> ProcessResult:
         try:
-            result = await proc.wait()
+            return await proc.wait()
         finally:
             self.procs.pop(sid, None)
             for stream in ("stdout", "stderr"):
                 self.writer.end_output(sid, stream, ts=self.clock.wall(), mono=self.clock.now())
+
+    def start_process(self, step: Step, token: int, argv: list[str]) -> None:
+        try:
+            proc = self.open_process(step.id, argv)
+        except CommandNotStarted as exc:
+            self.queue.put_nowait(Done(step.id, token, False, 127, reason=str(exc)))
+            return
+        self.spawn(self.report_process(step, token, proc))
+
+    async def report_process(self, step: Step, token: int, proc: StepProcess) -> None:
+        sid = step.id
+        result = await self.settle_process(sid, proc)
         outputs = capture_outputs(step.outputs, result.stdout)
         ended = self.ending.pop(sid, None)
         reason = {"timeout": "timeout", "cancel": "cancelled"}.get(ended or "", f"exit code {result.exit_code}")
@@ -635,16 +648,15 @@ class Engine:
         assert step.notify is not None
         argv = render_command(step.notify, resolver(self.state, self.runbook))
 
-        async def page() -> None:
-            proc = StepProcess(argv, lambda stream, chunk: self.writer.append_output_chunk(
-                step.id, stream, chunk, ts=self.clock.wall(), mono=self.clock.now()))
+        def page() -> None:
             try:
-                await proc.start()
-                await proc.wait()
+                proc = self.open_process(step.id, argv)
             except CommandNotStarted as exc:
                 self.writer.append_output(step.id, "stderr", f"notify: {exc}", ts=self.clock.wall(), mono=self.clock.now())
+                return
+            self.spawn(self.settle_process(step.id, proc))
 
-        self.act(page())
+        self.act(page)
 
     async def decide(self, step: Step) -> None:
         chosen = None
@@ -869,21 +881,19 @@ class Engine:
             self.add_timer(duration, Timer("undo", sid))
             return
 
-        async def undo() -> None:
-            proc = StepProcess(argv, lambda stream, chunk: self.writer.append_output_chunk(
-                sid, stream, chunk, ts=self.clock.wall(), mono=self.clock.now()))
+        def undo() -> None:
             try:
-                await proc.start()
-                result = await proc.wait()
+                proc = self.open_process(sid, argv)
             except CommandNotStarted as exc:
                 self.queue.put_nowait(UndoDone(sid, False, str(exc)))
                 return
-            finally:
-                for stream in ("stdout", "stderr"):
-                    self.writer.end_output(sid, stream, ts=self.clock.wall(), mono=self.clock.now())
-            self.queue.put_nowait(UndoDone(sid, result.exit_code == 0, f"exit code {result.exit_code}"))
+            self.spawn(self.report_undo(sid, proc))
 
-        self.act(undo())
+        self.act(undo)
+
+    async def report_undo(self, sid: str, proc: StepProcess) -> None:
+        result = await self.settle_process(sid, proc)
+        self.queue.put_nowait(UndoDone(sid, result.exit_code == 0, f"exit code {result.exit_code}"))
 
     async def handle_undo_done(self, done: UndoDone) -> None:
         self.undoing = None

@@ -278,7 +278,12 @@ class Runbook:
         return _runbook_from_dict(data)
 
     def sha256(self) -> str:
-        return hashlib.sha256(canonical_json(self.to_dict()).encode()).hexdigest()
+        return runbook_digest(self.to_dict())
+
+
+def runbook_digest(data: dict[str, Any]) -> str:
+    """The sha256 of a runbook's `to_dict` form, for a caller that already holds it."""
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
 def canonical_json(value: Any) -> str:
