@@ -2,7 +2,7 @@
 (WAL, synchronous=FULL, one transaction per commit) in the same run, on the same disk.
 
 A plain script, not a test: `python tests/bench/bench_journal.py [--events N]`. Goals:
-durable single-writer state events >= 0.6x raw sqlite3; 64 events ready together >= 50,000/s;
+durable single-writer state events >= 0.6x raw sqlite3 (median of interleaved rounds); 64 events ready together >= 50,000/s;
 batched output lines >= 100,000/s; folding a 1,000,000-event incident < 5 s. Exits 1 when a
 goal is missed. Files go to a temporary directory beside the checkout (a real disk, not tmpfs).
 """
@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -120,12 +121,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(dir=ROOT / "tests" / "bench") as tmp:
         d = Path(tmp)
 
-        single = 300
-        raw1 = raw_rate(d / "raw1.db", single, 1, DATA)
-        ours1 = asyncio.run(journal_rate(d / "j1.db", single, 1))
-        ratio = ours1 / raw1
-        print(f"durable state events, one at a time: journal {ours1:,.0f}/s, raw sqlite3 "
-              f"{raw1:,.0f}/s, ratio {ratio:.2f} (goal >= 0.6)")
+        single, rounds = 1000, 7
+        pairs = [(raw_rate(d / f"raw1-{n}.db", single, 1, DATA),
+                  asyncio.run(journal_rate(d / f"j1-{n}.db", single, 1))) for n in range(rounds)]
+        ratios = sorted(ours / raw for raw, ours in pairs)  # interleaved: a busy moment hits both
+        ratio = statistics.median(ratios)
+        print(f"durable state events, one at a time: journal {statistics.median(o for _, o in pairs):,.0f}/s, "
+              f"raw sqlite3 {statistics.median(r for r, _ in pairs):,.0f}/s, ratio {ratio:.2f} "
+              f"(median of {rounds} rounds, {ratios[0]:.2f}-{ratios[-1]:.2f}; goal >= 0.6)")
         if ratio < 0.6:
             failures.append("single-event ratio")
 
