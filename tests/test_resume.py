@@ -422,3 +422,45 @@ def test_a_resumed_drill_keeps_its_speed(tmp_path: Path) -> None:
     res = cli("resume", "--headless", "--journal", str(journal))
     assert res.returncode == 0, res.stderr
     assert time.monotonic() - began >= 2.0
+
+
+ROLLBACK_RUNBOOK = """\
+    runbook: rollback
+    on_failure: fail-fast
+    vars: {{dir: "{dir}"}}
+    steps:
+      - id: drain
+        run: echo drain >> {{{{ vars.dir }}}}/ledger
+        undo: echo undo-drain >> {{{{ vars.dir }}}}/ledger
+      - id: migrate
+        run: echo migrate >> {{{{ vars.dir }}}}/ledger
+        undo: echo $$ > {{{{ vars.dir }}}}/undo-pgid; sleep 30; echo undo-migrate >> {{{{ vars.dir }}}}/ledger
+      - id: verify
+        run: exit 1
+"""
+
+
+def test_a_rollback_cut_short_by_a_crash_goes_on_at_resume(tmp_path: Path) -> None:
+    """Killed while undoing `migrate`: resume reports that undo in doubt (it may have half
+    run) and still undoes `drain`, so the commander is not left with a half-rolled-back system."""
+    rb = write_runbook(tmp_path, ROLLBACK_RUNBOOK.format(dir=tmp_path))
+    journal = tmp_path / "j.db"
+    live = subprocess.Popen(
+        [sys.executable, "-m", "warroom", "run", str(rb), "--headless", "--journal", str(journal)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    pgid = tmp_path / "undo-pgid"
+    wait_until(lambda: pgid.exists() and pgid.read_text().strip() != "", "the undo of migrate to start")
+    live.send_signal(signal.SIGKILL)
+    live.communicate(timeout=10)
+    os.killpg(int(pgid.read_text()), signal.SIGKILL)
+    assert (tmp_path / "ledger").read_text().split() == ["drain", "migrate"]
+
+    res = cli("resume", "--headless", "--journal", str(journal))
+    assert res.returncode == 1, res.stderr
+    assert (tmp_path / "ledger").read_text().split() == ["drain", "migrate", "undo-drain"]
+    state = journal_state(journal)
+    assert state.steps["migrate"].status is StepStatus.UNDO_FAILED
+    assert state.steps["drain"].status is StepStatus.UNDONE
+    assert state.result is RunResult.FAILED
+    assert cli("verify", "--journal", str(journal)).returncode == 0

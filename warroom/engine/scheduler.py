@@ -227,6 +227,22 @@ class Engine:
                     await self.take_locks(step)
                     self.arm_person_step(step)
         self.dirty.update(sid for sid, s in state.steps.items() if not s.status.finished)
+        cut_short = self.unfinished_rollback()
+        if cut_short is not None:
+            await self.start_rollback(*cut_short)
+
+    def unfinished_rollback(self) -> tuple[str, tuple[str, ...]] | None:
+        """The rollback a crash cut short, derived from the journal: a step failed for good
+        in a fail-fast scope and the run has not finished. Starting it again cancels what is
+        still open and undoes what has not been undone; undos already journaled stand."""
+        failed = [s for s in self.state.steps.values() if s.status is StepStatus.FAILED]
+        for s in sorted(failed, key=lambda s: (s.ended_at or 0.0, self.order.get(s.id, 0))):
+            if s.id not in self.order:
+                continue
+            scope, policy, _ = self.policy_of(self.runbook.step(s.id))
+            if policy is FailurePolicy.FAIL_FAST:
+                return f"fail-fast: {s.id} failed", scope
+        return None
 
     # the loop --------------------------------------------------------------------------------
     async def run(self) -> Outcome:
