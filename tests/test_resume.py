@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from engine_support import ROOT, cli, journal_events, journal_state, write_runbook
+from engine_support import ROOT, cli, drive, journal_events, journal_state, runbook as runbook_at, write_runbook
 
 from warroom.cli import main
+from warroom.engine.clock import VirtualClock
+from warroom.engine.drill import load_injects
+from warroom.engine.scheduler import Engine
 from warroom.journal.errors import JournalError
 from warroom.journal.events import ENGINE, EventType, NewEvent
 from warroom.journal.state import IncidentState, RunResult, StepStatus
@@ -464,3 +467,32 @@ def test_a_rollback_cut_short_by_a_crash_goes_on_at_resume(tmp_path: Path) -> No
     assert state.steps["drain"].status is StepStatus.UNDONE
     assert state.result is RunResult.FAILED
     assert cli("verify", "--journal", str(journal)).returncode == 0
+
+
+async def test_a_drill_resumed_after_an_interruption_still_fires_its_injects(tmp_path: Path) -> None:
+    """The facilitator's --inject schedule is journaled with the run, so the vendor's call
+    at 1h still comes after a SIGTERM at the start and a resume (the file is not needed)."""
+    rb = runbook_at(tmp_path, """\
+        runbook: soak
+        steps:
+          - id: soak
+            wait: 2h
+    """)
+    schedule = tmp_path / "injects.yaml"
+    schedule.write_text("- {at: 1h, note: the vendor calls back}\n- {at: 90m, slow: {step: soak, by: 1m}}\n")
+    injects = tuple(load_injects(schedule, rb))
+    schedule.unlink()
+
+    async def interrupt_once_soak_starts(engine: Engine) -> None:
+        engine.listeners.append(lambda ev: engine.request_interrupt("SIGTERM") if ev.type == "step.started" else None)
+
+    paced = VirtualClock(speed=60, start_wall=1_700_000_000.0)  # commits before it waits, so the listener hears
+    first = await drive(tmp_path / "j.db", rb, drill=True, injects=injects, clock=paced, during=interrupt_once_soak_starts)
+    assert first.state.result is RunResult.INTERRUPTED and first.state.injects == []
+
+    res = cli("resume", "--headless", "--journal", str(tmp_path / "j.db"))
+    assert res.returncode == 0, res.stderr
+    state = journal_state(tmp_path / "j.db")
+    assert [(i["kind"], i["at_s"]) for i in state.injects] == [("note", 3600.0), ("slow", 5400.0)]
+    assert [n.text for n in state.notes] == ["the vendor calls back"]
+    assert state.result is RunResult.SUCCEEDED

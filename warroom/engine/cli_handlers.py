@@ -13,7 +13,7 @@ from typing import Any
 
 from warroom.engine.clock import Clock, RealClock, VirtualClock, parse_speed
 from warroom.engine.commands import Action, OperatorCommand, Refused, check, continue_hint, events_for
-from warroom.engine.drill import load_injects
+from warroom.engine.drill import Inject, load_injects
 from warroom.engine.scheduler import Engine, Outcome, RunOptions
 from warroom.journal.errors import JournalError
 from warroom.journal.events import Event
@@ -189,7 +189,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     options = RunOptions(
         actor=args.actor, drill=state.drill, seed=int(state.seed or 0), speed=_journaled_speed(first.data),
         auto=args.auto or state.auto, stop_when_waiting=args.headless, linger=not args.headless,
-        source=state.source,
+        source=state.source, injects=tuple(Inject.from_planned(d) for d in state.planned_injects),
     )
     if not args.headless:
         from warroom.tui.launch import resume_console

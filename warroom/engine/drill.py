@@ -77,6 +77,18 @@ class Inject:
             data["slow_s"] = self.slow_s
         return data
 
+    def planned(self) -> dict[str, Any]:
+        """The inject as run.started keeps it, so `resume` still fires the ones not yet due."""
+        return {**self.describe(), **({"step": self.step} if self.step is not None else {})}
+
+    @classmethod
+    def from_planned(cls, data: dict[str, Any]) -> Inject:
+        return cls(
+            at_s=float(data["at_s"]), kind=InjectKind(data["kind"]), step=data.get("step"),
+            resource=data.get("resource"), by=data.get("by"), for_s=data.get("for_s"),
+            text=data.get("text"), slow_s=float(data.get("slow_s", 0.0)),
+        )
+
 
 def load_injects(path: str | Path, runbook: Runbook) -> list[Inject]:
     """The injects of a `--inject` file, in time order; RunbookError lists every problem."""

@@ -183,6 +183,8 @@ class Engine:
             "speed": "max" if o.speed is None else o.speed, "auto": o.auto,
             "source": o.source, "starter": o.actor,
         }
+        if o.injects:
+            data["injects"] = [inject.planned() for inject in o.injects]
         incident = await self.writer.start_incident(
             self.runbook, actor=o.actor, ts=self.clock.wall(), mono=self.clock.now(),
             data=data, secrets=secret_values,
@@ -265,8 +267,8 @@ class Engine:
             self.add_timer_at(state.started_mono + self.runbook.deadline_s, Timer("deadline"))
         if self.options.drill:
             started = state.started_mono or 0.0
-            done = len(state.injects)
-            for inject in self.options.injects[done:]:
+            fired = sum(1 for inject in state.injects if inject["actor"] == DRILL)  # a facilitator's are extra
+            for inject in self.options.injects[fired:]:
                 self.add_timer_at(started + inject.at_s, Timer("inject", payload=inject))
         while True:
             await self.schedule()

@@ -61,7 +61,8 @@ class EventType(str, Enum):
 
 DATA_FIELDS: dict[EventType, str] = {
     EventType.RUN_STARTED: "runbook (normalized Runbook.to_dict()), runbook_sha256, vars "
-    "(redacted), drill (bool), seed, speed, auto (bool), source (runbook path), starter",
+    "(redacted), drill (bool), seed, speed, auto (bool), source (runbook path), starter, "
+    "injects (a drill's --inject file: kind, at_s, step, ...; resume fires those not yet fired)",
     EventType.RUN_FINISHED: "result (succeeded|failed|rolled_back|aborted|waiting)",
     EventType.RUN_INTERRUPTED: "signal (e.g. SIGINT, SIGTERM)",
     EventType.RUN_RESUMED: "runbook_changed (bool), diff (summary of what changed in the file)",

@@ -153,6 +153,7 @@ class Reducer:
         st.drill = bool(data.get("drill", False))
         st.auto = bool(data.get("auto", False))
         st.seed = data.get("seed")
+        st.planned_injects = list(data.get("injects", []))
         st.vars = dict(data.get("vars") or {})
         st.started_ts, st.started_mono = ts, mono
         st.result = RunResult.RUNNING

@@ -174,7 +174,8 @@ class IncidentState:
     notes: list[Note] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
-    injects: list[dict[str, Any]] = field(default_factory=list)
+    injects: list[dict[str, Any]] = field(default_factory=list)  # drill.inject events, as fired
+    planned_injects: list[dict[str, Any]] = field(default_factory=list)  # a drill's --inject file
     resumes: int = 0
     deadline_passed: bool = False
     events: int = 0
