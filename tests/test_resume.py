@@ -496,3 +496,26 @@ async def test_a_drill_resumed_after_an_interruption_still_fires_its_injects(tmp
     assert [(i["kind"], i["at_s"]) for i in state.injects] == [("note", 3600.0), ("slow", 5400.0)]
     assert [n.text for n in state.notes] == ["the vendor calls back"]
     assert state.result is RunResult.SUCCEEDED
+
+
+def test_an_approval_timeout_keeps_running_while_the_runner_is_down(tmp_path: Path) -> None:
+    """A real run stops for a person; nobody answers within the approval's timeout, so the
+    resume a while later rejects it at once rather than granting it a fresh timeout."""
+    rb = write_runbook(tmp_path, """\
+        runbook: gated
+        roles: {carol: commander}
+        steps:
+          - {id: gate, approval: Go?, timeout: 1s, on_timeout: reject}
+          - {id: after, run: 'true', needs: [gate]}
+    """)
+    journal = tmp_path / "j.db"
+    assert cli("run", str(rb), "--headless", "--journal", str(journal)).returncode == 3
+    asked = journal_state(journal).approvals["gate"].requested_at
+    assert asked is not None
+    wait_until(lambda: time.time() > asked + 1.2, "the approval's timeout to pass", timeout=5)
+    res = cli("resume", "--headless", "--journal", str(journal))
+    assert res.returncode == 1, res.stderr
+    state = journal_state(journal)
+    assert state.approvals["gate"].decision == "rejected"
+    rejected = next(e for e in journal_events(journal) if e.type == "approval.rejected")
+    assert rejected.ts - asked >= 1.0 and rejected.mono >= 1.0

@@ -100,6 +100,17 @@ def make_clock(drill: bool, speed: float | None, mono: float = 0.0, wall: float 
     return RealClock(offset=mono)
 
 
+def resumed_clock(state: IncidentState, drill: bool, speed: float | None) -> Clock:
+    """The clock a resumed run goes on with. A drill's virtual time carries on where it
+    stopped; a real run's also counts the time the runner was down (as an operator command
+    from a shell does), so approval timeouts and the deadline keep to the wall clock."""
+    last = state.last_mono or 0.0
+    if not drill:
+        now = time.time()
+        last += max(0.0, now - (state.last_ts or now))
+    return make_clock(drill, speed, last, (state.started_ts or time.time()) - (state.started_mono or 0.0))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     runbook = load_runbook(args.runbook, parse_var_pairs(args.var))
     try:
@@ -204,7 +215,7 @@ async def _headless_resume(journal: str, incident: str, state: IncidentState, op
     writer = await JournalWriter.open(journal, secrets=secret_values(runbook))
     received: list[int] = []
     try:
-        clock = make_clock(options.drill, options.speed, state.last_mono or 0.0, (state.started_ts or time.time()) - (state.started_mono or 0.0))
+        clock = resumed_clock(state, options.drill, options.speed)
         engine = Engine(writer, runbook, options, clock)
         HeadlessPrinter(engine)
         _install_signals(engine, received)

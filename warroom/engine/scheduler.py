@@ -46,8 +46,9 @@ MAX_STAGED = 2048
 """Staged events are committed at the latest when this many are waiting."""
 _ENGINE_TIMERS = {"done", "wait", "retry", "poll", "inject", "release", "auto"}
 """Timers after which the engine acts on its own, so a headless run must not stop before them.
-An approval's timeout joins them in virtual time: a drill plays it out, while a real run
-stops for a person rather than idle with the journal locked until nobody answered."""
+An approval's timeout joins them in virtual time (a drill plays it out) and, in a real run,
+once it is due (a resume after it passed); otherwise a real run stops for a person rather than
+idle with the journal locked until nobody answered."""
 
 
 class Outcome(str, Enum):
@@ -227,7 +228,8 @@ class Engine:
                     self.add_timer(0, Timer("retry", sid, self.next_token(sid)))
                 elif s.waiting_on.on == "person":
                     await self.take_locks(step)
-                    self.arm_person_step(step)
+                    waited = self.clock.now() - s.open_wait[1] if s.open_wait is not None else 0.0
+                    self.arm_person_step(step, waited=max(0.0, waited))
         self.dirty.update(sid for sid, s in state.steps.items() if not s.status.finished)
         cut_short = self.unfinished_rollback()
         if cut_short is not None:
@@ -349,8 +351,11 @@ class Engine:
     def only_people_can_act(self) -> bool:
         if not self.people_waits or self.busy() or self.undoing or self.undo_queue:
             return False
-        active = _ENGINE_TIMERS | ({"approval"} if self.clock.virtual else set())
-        return not any(t.kind in active and not self.stale(t) for _, _, t in self.timers)
+        now = self.clock.now()
+        return not any(
+            not self.stale(t) and (t.kind in _ENGINE_TIMERS or (t.kind == "approval" and (self.clock.virtual or due <= now)))
+            for due, _, t in self.timers
+        )
 
     def add_timer(self, delay: float, timer: Timer) -> None:
         self.add_timer_at(self.clock.now() + delay, timer)
@@ -573,14 +578,15 @@ class Engine:
             await self.set_waiting(self.state.steps[sid], "person", detail, (owner.owner,) if owner and owner.owner else ())
         self.arm_person_step(step)
 
-    def arm_person_step(self, step: Step) -> None:
-        """Timers of a step waiting on a person: its approval timeout, or --auto's answer."""
+    def arm_person_step(self, step: Step, *, waited: float = 0.0) -> None:
+        """Timers of a step waiting on a person: its approval timeout (less what it has
+        already waited, when resumed), or --auto's answer."""
         token = self.next_token(step.id)
         if self.options.auto:
             delay = outcome(step, 1, self.options.seed).duration_s if self.options.drill else 0.0
             self.add_timer(delay, Timer("auto", step.id, token))
         if step.kind is StepKind.APPROVAL and step.timeout_s is not None:
-            self.add_timer(step.timeout_s, Timer("approval", step.id, token))
+            self.add_timer(max(0.0, step.timeout_s - waited), Timer("approval", step.id, token))
 
     async def start_attempt(self, step: Step, *, attempt: int | None = None) -> None:
         sid = step.id

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from warroom.engine.cli_handlers import make_clock
+from warroom.engine.cli_handlers import make_clock, resumed_clock
 from warroom.engine.clock import Clock
 from warroom.engine.commands import OperatorCommand, Refused
 from warroom.engine.drill import Inject
@@ -79,9 +78,7 @@ class LiveSession:
             if resumed is None:
                 self.clock = make_clock(self.options.drill, self.options.speed)
             else:
-                s = resumed.state
-                wall = (s.started_ts or time.time()) - (s.started_mono or 0.0)
-                self.clock = make_clock(self.options.drill, self.options.speed, s.last_mono or 0.0, wall)
+                self.clock = resumed_clock(resumed.state, self.options.drill, self.options.speed)
         engine = self.engine = self.engine_factory(self.writer, self.runbook, self.options, self.clock)
         engine.listeners.append(on_event)
         engine.output_listeners.append(on_output)
