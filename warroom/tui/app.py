@@ -31,7 +31,7 @@ from warroom.engine.scheduler import Outcome
 from warroom.journal.errors import JournalError
 from warroom.journal.events import Event
 from warroom.journal.report import render_report, report
-from warroom.journal.state import IncidentState, RunResult
+from warroom.journal.state import IncidentState, RunResult, StepStatus
 from warroom.journal.timeline import event_line, output_text
 from warroom.journal.timeline import line as timeline_line
 from warroom.runbook.durations import DurationError, parse_duration
@@ -132,6 +132,7 @@ class WarroomApp(App[int]):
         self.session = session
         self.runbook = runbook
         self.refresh_s = refresh_s
+        self.times_second = -1  # the second the running steps' times last showed
         self.incident = ""
         self.outcome: Outcome | None = None
         self.drive_done = False  # the session is closed and the end is announced
@@ -255,10 +256,25 @@ class WarroomApp(App[int]):
             self.log_tail.flush()
             if self.dirty:
                 self.redraw()
-            else:  # the incident's elapsed time moves even when nothing happens
-                self.show_header()
+            else:  # times move even when nothing happens: the header's, and running steps'
+                self.show_times()
         except NoMatches:
             pass  # the app is closing and its panes are going; the interval fired once more
+
+    def show_times(self) -> None:
+        """Between events only the clocks move: the header's, and the running steps' times
+        once their shown second has changed (a line or a cell each, not a redraw)."""
+        state, now = self.session.state, self.session.now()
+        second = int(now)
+        if second == self.times_second:
+            self.show_header()
+            return
+        self.times_second = second
+        running = [sid for sid, s in state.steps.items() if s.status is StepStatus.RUNNING and sid in self.threads]
+        with self.batch_update():
+            self.show_header()
+            self.graph.show_times(running, now)
+            self.query_one("#threads", ThreadPanels).show_times(state, running, now)
 
     def redraw(self) -> None:
         self.dirty = False

@@ -97,6 +97,10 @@ def step_elapsed(s: StepState, now: float) -> str:
     return clock(s.duration_s) if s.duration_s is not None else ""
 
 
+def time_cell(s: StepState, now: float) -> Text:
+    return _t(step_elapsed(s, now))
+
+
 def thread_rows(state: IncidentState, runbook: Runbook, thread: str | None, now: float) -> dict[str, Row]:
     rows: dict[str, Row] = {}
     for step in runbook.steps:
@@ -105,7 +109,7 @@ def thread_rows(state: IncidentState, runbook: Runbook, thread: str | None, now:
         s = state.steps.get(step.id) or StepState(step.id)
         look = LOOKS[s.status]
         rows[step.id] = (
-            _t(step.id), _t(f"{look.glyph} {look.label}", look.style), _t(step_elapsed(s, now)),
+            _t(step.id), _t(f"{look.glyph} {look.label}", look.style), time_cell(s, now),
             _t(s.attempts or ""), _t(waits_on(s)[:WAITS_ON_WIDTH], "yellow" if s.status is StepStatus.WAITING else "grey62"),
         )
     return rows

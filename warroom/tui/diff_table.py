@@ -49,3 +49,13 @@ class DiffTable(DataTable[Text]):
                 changed = True
             self.shown[key] = cells
         return changed
+
+    def set_cell(self, key: str, column: str, cell: Text) -> None:
+        """One cell of a shown row, for a value that moves between syncs (a running time)."""
+        old = self.shown.get(key)
+        if old is None:
+            return
+        i = self.column_names.index(column)
+        if old[i] != cell:
+            self.update_cell(key, column, cell)
+            self.shown[key] = (*old[:i], cell, *old[i + 1:])

@@ -6,12 +6,13 @@ selected step's needs and dependents are highlighted, the critical path has its 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -20,7 +21,8 @@ from warroom.journal.state import IncidentState, StepStatus
 from warroom.runbook.graph import ancestors, descendants
 from warroom.runbook.model import Runbook
 from warroom.runbook.plan import critical_path
-from warroom.tui.glyphs import CRITICAL_NODE, LOOKS, NODE, clock
+from warroom.tui.board import step_elapsed
+from warroom.tui.glyphs import CRITICAL_NODE, LOOKS, NODE
 from warroom.tui.lanes import lane_rows
 
 _LANE = Style(color="grey42")
@@ -111,6 +113,15 @@ class GraphView(ScrollView, can_focus=True):
         self.state, self.now = state, now
         self.refresh()
 
+    def show_times(self, running: Iterable[str], now: float) -> None:
+        """Moves the running steps' elapsed times: only their visible lines are repainted."""
+        self.now = now
+        top, height, width = self.scroll_offset.y, self.scrollable_content_region.height, self.size.width
+        for sid in running:
+            y = self.index.get(sid)
+            if y is not None and top <= y < top + height:
+                self.refresh(Region(0, y - top, width, 1))
+
     def row_text(self, y: int) -> Text:
         row = self.rows[y]
         s = self.state.steps.get(row.step)
@@ -126,19 +137,8 @@ class GraphView(ScrollView, can_focus=True):
         name_style = _SELECTED if y == self.cursor else _NEED if row.step in self.needs else _DEPENDENT if row.step in self.dependents else Style()
         text.append(row.step.ljust(self.id_width), name_style)
         text.append(f" {look.label:<9}", look.style)
-        text.append(f" {self.elapsed(status, s)}", _DIM)
+        text.append(f" {step_elapsed(s, self.now) if s is not None else ''}", _DIM)
         return text
-
-    def elapsed(self, status: StepStatus, s: object) -> str:
-        if s is None:
-            return ""
-        started = getattr(s, "first_started_at", None)
-        if started is None:
-            return ""
-        if status is StepStatus.RUNNING:
-            return clock(self.now - started)
-        duration = getattr(s, "duration_s", None)
-        return clock(duration) if duration is not None else ""
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

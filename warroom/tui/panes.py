@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -9,7 +11,7 @@ from textual.widgets import Label, Static
 
 from warroom.journal.state import IncidentState, RunResult
 from warroom.runbook.model import Runbook
-from warroom.tui.board import board_columns, board_rows, thread_columns, thread_ids, thread_rows
+from warroom.tui.board import board_columns, board_rows, thread_columns, thread_ids, thread_rows, time_cell
 from warroom.tui.diff_table import DiffTable
 from warroom.tui.glyphs import RESULT_STYLES, clock
 from warroom.tui.safe_text import visible
@@ -79,3 +81,9 @@ class ThreadPanels(VerticalScroll):
     def show(self, state: IncidentState, now: float) -> None:
         for i, tid in enumerate(self.threads):
             self.query_one(f"#thread-{i}", DiffTable).sync(thread_rows(state, self.runbook, tid, now))
+
+    def show_times(self, state: IncidentState, running: Iterable[str], now: float) -> None:
+        """Moves the running steps' times between events, a cell each."""
+        for sid in running:
+            table = self.query_one(f"#thread-{self.threads.index(self.runbook.step(sid).thread)}", DiffTable)
+            table.set_cell(sid, "time", time_cell(state.steps[sid], now))
