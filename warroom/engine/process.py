@@ -48,10 +48,6 @@ class StepProcess:
         self._kept_size = 0
         self._pidfd: int | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return self.popen.pid if self.popen else None
-
     def start(self) -> None:
         """Spawns the child and starts watching it; CommandNotStarted if it cannot run."""
         loop = asyncio.get_running_loop()
