@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from warroom.engine.clock import Clock, RealClock, VirtualClock
-from warroom.engine.scheduler import Engine, Outcome, RunOptions
+from warroom.engine.ledger import RunOptions
+from warroom.engine.loop import Engine, Outcome
 from warroom.journal.events import Event
 from warroom.journal.state import IncidentState, StepStatus
 from warroom.journal.store import JournalReader, JournalWriter

@@ -40,7 +40,7 @@ def test_core_layers_never_import_textual() -> None:
         "import sys\n"
         "import warroom.cli, warroom.runbook.loader, warroom.runbook.plan, warroom.journal.store,"
         " warroom.journal.reducer, warroom.journal.export, warroom.journal.report,"
-        " warroom.engine.scheduler, warroom.engine.cli_handlers\n"
+        " warroom.engine.loop, warroom.engine.session, warroom.cli.run_commands, warroom.cli.journal_commands\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
         "print(','.join(bad))\n"
     )

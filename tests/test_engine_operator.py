@@ -13,7 +13,8 @@ import pytest
 from engine_support import ROOT, cli, drive, journal_events, journal_state, runbook, until, write_runbook
 from warroom.engine.clock import RealClock
 from warroom.engine.commands import Action, OperatorCommand, Refused, check
-from warroom.engine.scheduler import Engine, Outcome, RunOptions
+from warroom.engine.ledger import RunOptions
+from warroom.engine.loop import Engine, Outcome
 from warroom.journal.state import RunResult, StepStatus
 from warroom.journal.store import JournalReader, JournalWriter
 

@@ -10,7 +10,8 @@ from engine_support import drive, runbook, status_is, until
 from warroom.engine.clock import VirtualClock
 from warroom.engine.commands import Action, OperatorCommand, Refused
 from warroom.engine.drill import Inject, InjectKind
-from warroom.engine.scheduler import Engine, Outcome, RunOptions
+from warroom.engine.ledger import RunOptions
+from warroom.engine.loop import Engine, Outcome
 from warroom.journal.store import JournalWriter
 from warroom.journal.state import RunResult, StepStatus
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine_support import cli, drive, journal_state, runbook, write_runbook
-from warroom.engine.scheduler import Outcome
+from warroom.engine.loop import Outcome
 from warroom.journal.state import RunResult, StepStatus
 
 

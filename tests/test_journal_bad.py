@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from test_journal_fixtures import write_web_incident
 
-from warroom.journal.cli_handlers import cmd_export, cmd_list, cmd_report, cmd_verify
+from warroom.cli.journal_commands import cmd_export, cmd_list, cmd_report, cmd_verify
 
 COMMANDS = [cmd_list, cmd_export, cmd_verify, cmd_report]
 

@@ -15,7 +15,7 @@ from test_journal_fixtures import write_web_incident
 
 from warroom.journal import JournalReader
 from warroom.journal.chain import body_json, row_hash
-from warroom.journal.cli_handlers import cmd_verify
+from warroom.cli.journal_commands import cmd_verify
 
 TEXT_COLUMNS = ("incident", "actor", "type", "step", "data", "prev_hash", "hash")
 COLUMNS = ("seq", "ts", "mono") + TEXT_COLUMNS

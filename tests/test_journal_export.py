@@ -12,7 +12,7 @@ import pytest
 from test_journal_fixtures import write_web_incident
 
 from warroom.journal import JournalReader
-from warroom.journal.cli_handlers import cmd_export, cmd_list, cmd_report
+from warroom.cli.journal_commands import cmd_export, cmd_list, cmd_report
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -12,7 +12,7 @@ from test_journal_fixtures import SECRET, T0, ev, web_runbook, write_web_inciden
 
 from warroom.journal import EventType as E
 from warroom.journal import JournalReader, JournalWriter
-from warroom.journal.cli_handlers import cmd_export, cmd_list, cmd_report, cmd_verify
+from warroom.cli.journal_commands import cmd_export, cmd_list, cmd_report, cmd_verify
 from warroom.journal.redact import Redactor
 
 MULTILINE = "-----BEGIN KEY-----\nAbCdEf0123\n-----END KEY-----"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from warroom.engine.clock import VirtualClock
 from warroom.engine.drill import load_injects
-from warroom.engine.scheduler import Engine, Outcome, RunOptions
+from warroom.engine.ledger import RunOptions
+from warroom.engine.loop import Engine, Outcome
 from warroom.journal.reducer import Reducer
 from warroom.journal.state import IncidentState, RunResult
 from warroom.journal.store import JournalReader, JournalWriter
@@ -44,7 +45,7 @@ async def test_replayed_state_equals_the_live_state_at_every_seq(tmp_path: Path)
     writer = await JournalWriter.open(journal)
     try:
         engine = Engine(writer, runbook, options, VirtualClock(speed=None, start_wall=1_700_000_000.0))
-        engine.reducer = Recording()
+        engine.ledger.reducer = Recording()
         incident = await engine.start([])
         assert await engine.run() is Outcome.FINISHED
     finally:

@@ -26,7 +26,7 @@ from engine_support import ROOT, cli, drive, journal_events, journal_state, runb
 from warroom.cli import main
 from warroom.engine.clock import VirtualClock
 from warroom.engine.drill import load_injects
-from warroom.engine.scheduler import Engine
+from warroom.engine.loop import Engine
 from warroom.journal.errors import JournalError
 from warroom.journal.events import ENGINE, EventType, NewEvent
 from warroom.journal.state import IncidentState, RunResult, StepStatus
@@ -248,9 +248,12 @@ def assert_carried_over(inc: Incident) -> None:
         assert not (e.type == "step.started" and e.step in finished), f"{e.step} ran again after its result"
         if e.type in ("step.succeeded", "step.skipped"):
             finished.add(e.step or "")
-    reruns = Counter(o.step for o in state.overrides if o.action in ("retry", "rerun"))
-    for sid in (*ONCE, *RERUNNABLE):  # attempts count on across runners
-        assert state.steps[sid].attempts == 1 + reruns[sid], (sid, state.steps[sid].attempts, reruns)
+    retries = Counter(o.step for o in state.overrides if o.action == "retry")
+    reruns = Counter(o.step for o in state.overrides if o.action == "rerun")
+    starts = Counter(e.step for e in events if e.type == "step.started")
+    for sid in (*ONCE, *RERUNNABLE):  # a retry is a new attempt; a re-run after a crash repeats the cut one
+        assert state.steps[sid].attempts == 1 + retries[sid], (sid, state.steps[sid].attempts, retries)
+        assert starts[sid] == 1 + retries[sid] + reruns[sid], (sid, starts, reruns)
     approval = state.approvals["go"]
     assert (approval.decision, approval.by) == ("granted", "carol")
     assert sum(1 for e in events if e.type == "approval.requested") == 1

@@ -9,9 +9,9 @@ from tui_snapshot_app import console_app, settle, type_text
 from warroom.engine.commands import Action
 from warroom.journal.state import RunResult, StepStatus
 from warroom.journal.store import JournalReader
-from warroom.tui.app import EXIT_INTERRUPTED, CommandRefused, CommandSent, WarroomApp
+from warroom.engine.outcome import ExitCode
+from warroom.tui.app import CommandRefused, CommandSent, WarroomApp
 from warroom.tui.screens import AskScreen
-from warroom.tui.session import Resumption
 
 SIZE = (100, 30)
 
@@ -174,13 +174,13 @@ async def test_quit_interrupts_cleanly_and_resume_carries_on(tmp_path: Path) -> 
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    assert app.return_value == EXIT_INTERRUPTED
+    assert app.return_value == ExitCode.INTERRUPTED
     with JournalReader(tmp_path / "journal.db") as reader:
         incident = reader.resolve(None).id
         state = reader.state(incident)
     assert state.result is RunResult.INTERRUPTED
 
-    again = console_app(tmp_path, resume=Resumption(incident, state, {"runbook_changed": False, "diff": ""}))
+    again = console_app(tmp_path, resume=(incident, state.last_mono or 0.0))
     async with again.run_test(size=SIZE) as pilot:
         await approve_gate(again, pilot)
         assert again.incident == incident and again.session.state.resumes == 1

@@ -7,14 +7,14 @@ from pathlib import Path
 from rich.cells import cell_len
 
 from warroom.engine.clock import VirtualClock
-from warroom.engine.scheduler import RunOptions
+from warroom.engine.ledger import RunOptions
 from warroom.journal.state import StepStatus
 from warroom.runbook.loader import load_runbook
 from warroom.tui.app import WarroomApp
 from warroom.tui.diff_table import DiffTable
 from warroom.tui.glyphs import LOOKS
 from warroom.tui.lanes import NODE_MARK, lane_rows
-from warroom.tui.session import LiveSession
+from warroom.engine.session import LiveSession
 
 RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from warroom.engine.scheduler import RunOptions
+from warroom.engine.ledger import RunOptions
 from warroom.runbook.loader import load_runbook
 from warroom.tui.app import WarroomApp
 from warroom.tui.demo import START_WALL, HaltingClock, SettlingEngine, arrive, build_app, build_replay_app, record, settle
-from warroom.tui.session import LiveSession, Resumption
+from warroom.engine.session import LiveSession
 
 CONSOLE_RUNBOOK = """\
 runbook: console-test
@@ -60,15 +60,16 @@ def console_runbook(tmp_path: Path) -> Path:
     return path
 
 
-def console_app(tmp_path: Path, *, actor: str = "alice", resume: Resumption | None = None) -> WarroomApp:
+def console_app(tmp_path: Path, *, actor: str = "alice", resume: tuple[str, float] | None = None) -> WarroomApp:
+    """The test console; `resume` is (incident, the virtual time it stopped at)."""
     path = console_runbook(tmp_path)
     runbook = load_runbook(path)
     options = RunOptions(actor=actor, drill=True, seed=1, speed=None, source=str(path))
     clock = HaltingClock(speed=None, start_wall=START_WALL)
     if resume is not None:
-        clock.advance_to(resume.state.last_mono or 0.0)
+        clock.advance_to(resume[1])
     session = LiveSession(str(tmp_path / "journal.db"), runbook, options, clock=clock,
-                          engine_factory=SettlingEngine, resumption=resume)
+                          engine_factory=SettlingEngine, resume=resume[0] if resume else None)
     return WarroomApp(session, refresh_s=1.0, blink=False)
 
 

@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
 from warroom.engine.clock import VirtualClock  # noqa: E402
-from warroom.engine.scheduler import RunOptions  # noqa: E402
+from warroom.engine.ledger import RunOptions  # noqa: E402
 from warroom.journal.state import StepStatus  # noqa: E402
 from warroom.runbook.loader import load_runbook  # noqa: E402
 from warroom.tui.app import WarroomApp  # noqa: E402
-from warroom.tui.session import LiveSession  # noqa: E402
+from warroom.engine.session import LiveSession  # noqa: E402
 
 THREADS, PER_THREAD, LINES_PER_S, TICK_S = 20, 10, 1000, 0.05
 KEY_P95_MS, LAG_P99_MS = 100.0, 50.0

@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
 from warroom.engine.clock import RealClock, VirtualClock  # noqa: E402
 from warroom.engine.process import StepProcess  # noqa: E402
-from warroom.engine.scheduler import Engine, Outcome, RunOptions  # noqa: E402
+from warroom.engine.ledger import RunOptions
+from warroom.engine.loop import Engine, Outcome  # noqa: E402
 from warroom.journal.state import RunResult  # noqa: E402
 from warroom.journal.store import JournalWriter  # noqa: E402
 from warroom.runbook.loader import load_runbook  # noqa: E402

@@ -158,13 +158,14 @@ def events_for(state: IncidentState, command: OperatorCommand, ts: float, mono: 
     return [NewEvent(EventType.OPERATOR_OVERRIDE, actor, ts, mono, target, {"action": action.value, "reason": reason})]
 
 
-def continue_hint(state: IncidentState) -> list[str]:
-    """The shell commands that let a run stopped on people go on, one per waiting step."""
+def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
+    """The shell commands that let a run stopped on people go on, one per waiting step;
+    `journal_flag` (` --journal PATH`) names a journal that is not the default one."""
     runbook = state.runbook
     if runbook is None:
         return []
     hints: list[str] = []
-    incident = f"--incident {state.incident}"
+    incident = f"--incident {state.incident}{journal_flag}"
     for sid, s in state.steps.items():
         step = runbook.step(sid)
         if s.status is StepStatus.IN_DOUBT:
@@ -179,5 +180,5 @@ def continue_hint(state: IncidentState) -> list[str]:
     for resource, claim in state.claims.items():
         hints.append(f"{resource} is claimed by {claim.by}: warroom release {resource} {incident} --as {claim.by}")
     if hints:
-        hints.append(f"then: warroom resume {state.incident} --headless")
+        hints.append(f"then: warroom resume {state.incident} --headless{journal_flag}")
     return hints

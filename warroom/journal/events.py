@@ -42,6 +42,7 @@ class EventType(str, Enum):
     STEP_BLOCKED = "step.blocked"
     STEP_CANCELLED = "step.cancelled"
     STEP_IN_DOUBT = "step.in_doubt"
+    ROLLBACK_STARTED = "rollback.started"
     UNDO_STARTED = "undo.started"
     UNDO_SUCCEEDED = "undo.succeeded"
     UNDO_FAILED = "undo.failed"
@@ -71,7 +72,8 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.PHASE_STARTED: "phase (phase id)",
     EventType.PHASE_FINISHED: "phase (phase id), result",
     EventType.STEP_WAITING: "on (needs|lock|claim|person|retry), detail, holders (list)",
-    EventType.STEP_STARTED: "attempt (1-based), command (rendered, redacted), pid (optional)",
+    EventType.STEP_STARTED: "attempt (1-based), command (rendered, redacted), pid (optional), "
+    "drill_fail (bool) and slow_s (a drill attempt started under an armed inject)",
     EventType.STEP_OUTPUT: "stream (stdout|stderr), text (one line, redacted)",
     EventType.STEP_SUCCEEDED: "attempt, exit_code, duration_s, outputs (name -> value)",
     EventType.STEP_FAILED: "attempt, exit_code, reason",
@@ -81,6 +83,8 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.STEP_BLOCKED: "by (the failed need)",
     EventType.STEP_CANCELLED: "reason",
     EventType.STEP_IN_DOUBT: "attempt (started before a crash, no result journaled)",
+    EventType.ROLLBACK_STARTED: "reason, undo (step ids whose undo runs, in order: the failed "
+    "step's own first, then completed steps in reverse completion order)",
     EventType.UNDO_STARTED: "command (rendered, redacted)",
     EventType.UNDO_SUCCEEDED: "exit_code",
     EventType.UNDO_FAILED: "reason, exit_code",
@@ -96,8 +100,9 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.NOTE_ADDED: "text",
     EventType.ESCALATION_RAISED: "to (person or rota), reason",
     EventType.OPERATOR_OVERRIDE: "action (retry|skip|done|fail|rerun|undo), reason; the actor "
-    "is the operator",
-    EventType.DRILL_INJECT: "kind (fail|claim|note|slow), details",
+    "is the operator; an undo is queued and run by the live runner or the next resume",
+    EventType.DRILL_INJECT: "kind (fail|claim|note|slow), details; armed (bool: a fail or slow "
+    "that waits for the step's next attempt)",
 }
 """What each type's `data` holds: the contract auditors and scripts rely on."""
 

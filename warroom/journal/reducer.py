@@ -16,7 +16,7 @@ from warroom.journal.errors import JournalError
 from warroom.journal.events import Event, EventType
 from warroom.journal.state import (
     Approval, Claim, ClaimRecord, Decision, Escalation, IncidentState, Note, Override,
-    RunResult, StepState, StepStatus, WaitingOn,
+    RunResult, StepState, StepStatus, WaitingOn, WaitReason,
 )
 from warroom.runbook.durations import format_duration
 from warroom.runbook.model import Runbook
@@ -49,6 +49,7 @@ class Reducer:
             e.STEP_BLOCKED: (self._step_blocked, True),
             e.STEP_CANCELLED: (self._step_cancelled, True),
             e.STEP_IN_DOUBT: (self._step_in_doubt, True),
+            e.ROLLBACK_STARTED: (self._rollback_started, True),
             e.UNDO_STARTED: (self._undo_started, False),
             e.UNDO_SUCCEEDED: (self._undo_succeeded, False),
             e.UNDO_FAILED: (self._undo_failed, True),
@@ -153,6 +154,8 @@ class Reducer:
         st.drill = bool(data.get("drill", False))
         st.auto = bool(data.get("auto", False))
         st.seed = data.get("seed")
+        speed = data.get("speed", 1.0)
+        st.speed = None if speed == "max" or not st.drill else float(speed)
         st.planned_injects = list(data.get("injects", []))
         st.vars = dict(data.get("vars") or {})
         st.started_ts, st.started_mono = ts, mono
@@ -209,7 +212,7 @@ class Reducer:
                       data: dict[str, Any]) -> None:
         s = self._step(step)
         s.status = StepStatus.WAITING
-        s.waiting_on = WaitingOn(str(data.get("on", "needs")), str(data.get("detail", "")),
+        s.waiting_on = WaitingOn(_wait_reason(data.get("on")), str(data.get("detail", "")),
                                  tuple(data.get("holders") or ()))
         self._wait(s, mono, s.waiting_on.on)
         if not s.wait_log or s.wait_log[-1] != s.waiting_on:
@@ -231,6 +234,8 @@ class Reducer:
         s.waiting_on = None
         s.command = data.get("command", s.command)
         s.runs.append((mono, None))
+        s.drill_fail, s.drill_slow = bool(data.get("drill_fail", False)), float(data.get("slow_s", 0.0))
+        s.armed_fail, s.armed_slow, s.same_attempt = False, 0.0, False
 
     def _step_output(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
         s = self.state.steps.get(step or "")
@@ -272,7 +277,7 @@ class Reducer:
         self._close_run(s, mono)
         self._wait(s, mono, "retry")
         delay = data.get("delay_s", 0)
-        s.waiting_on = WaitingOn("retry", f"attempt {data.get('attempt', s.attempts + 1)} "
+        s.waiting_on = WaitingOn(WaitReason.RETRY, f"attempt {data.get('attempt', s.attempts + 1)} "
                                           f"in {format_duration(delay)}")
 
     def _step_skipped(self, ts: float, mono: float, actor: str, step: str | None,
@@ -304,8 +309,16 @@ class Reducer:
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
         self._close_run(s, mono)
 
+    def _rollback_started(self, ts: float, mono: float, actor: str, step: str | None,
+                          data: dict[str, Any]) -> None:
+        st = self.state
+        st.rollback = str(data.get("reason", "rollback"))
+        st.undo_queue.extend(sid for sid in data.get("undo") or () if sid not in st.undo_queue)
+
     def _undo_started(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
         self._step(step).undoing = True
+        if step in self.state.undo_queue:
+            self.state.undo_queue.remove(step)
 
     def _undo_succeeded(self, ts: float, mono: float, actor: str, step: str | None,
                         data: Any) -> None:
@@ -335,7 +348,7 @@ class Reducer:
         )
         s = self._step(step)
         s.status = StepStatus.WAITING
-        s.waiting_on = WaitingOn("person", question, approvers)
+        s.waiting_on = WaitingOn(WaitReason.PERSON, question, approvers)
         self._wait(s, mono, "person")
         if s.waiting_since is None and s.first_started_at is None:
             s.waiting_since = mono
@@ -409,7 +422,11 @@ class Reducer:
                            data: dict[str, Any]) -> None:
         action, reason = str(data.get("action", "")), str(data.get("reason", ""))
         self.state.overrides.append(Override(action, step, reason, actor, ts))
-        if step is None or action == "undo":
+        if step is None:
+            return
+        if action == "undo":
+            if step not in self.state.undo_queue:
+                self.state.undo_queue.append(step)
             return
         s = self._step(step)
         s.last_reason = f"{action} by {actor}" + (f": {reason}" if reason else "")
@@ -425,10 +442,24 @@ class Reducer:
         elif action in ("retry", "rerun"):
             s.status = StepStatus.PENDING
             s.waiting_on = None
+            s.same_attempt = action == "rerun"
 
     def _drill_inject(self, ts: float, mono: float, actor: str, step: str | None,
                       data: dict[str, Any]) -> None:
         self.state.injects.append({"ts": ts, "actor": actor, "step": step, **data})
+        if step is not None and data.get("armed"):
+            s = self._step(step)
+            if data.get("kind") == "fail":
+                s.armed_fail = True
+            elif data.get("kind") == "slow":
+                s.armed_slow += float(data.get("slow_s", 0.0))
+
+
+def _wait_reason(on: Any) -> WaitReason:
+    try:
+        return WaitReason(on or "needs")
+    except ValueError:
+        raise JournalError(f"step.waiting has an unknown reason {on!r}") from None
 
 
 def _lock_name(name: str) -> str:

@@ -7,7 +7,7 @@ export cannot disagree about a step's status or timing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from warroom.runbook.model import Runbook
@@ -43,12 +43,29 @@ class RunResult(str, Enum):
     ABORTED = "aborted"
     INTERRUPTED = "interrupted"
 
+    @property
+    def ended(self) -> bool:
+        """For good: nothing but a note can be added (a failed run can still be mended)."""
+        return self in _ENDED
+
+
+_ENDED = frozenset({RunResult.SUCCEEDED, RunResult.ROLLED_BACK, RunResult.ABORTED})
+
+
+class WaitReason(StrEnum):
+    NEEDS = "needs"
+    LOCK = "lock"
+    CLAIM = "claim"
+    PERSON = "person"
+    RETRY = "retry"
+    SLOT = "slot"  # one of max_parallel's slots
+
 
 @dataclass(frozen=True)
 class WaitingOn:
     """What a waiting step waits for: needs, a lock, a claim, a person, or a retry delay."""
 
-    on: str
+    on: WaitReason
     detail: str = ""
     holders: tuple[str, ...] = ()
 
@@ -75,6 +92,11 @@ class StepState:
     command: str | list[str] | None = None
     runs: list[tuple[float, float | None]] = field(default_factory=list)  # (start, end) per attempt
     undoing: bool = False
+    armed_fail: bool = False  # a drill inject fails the next attempt
+    armed_slow: float = 0.0  # a drill inject slows the next attempt by this much
+    drill_fail: bool = False  # the current attempt was started failing (an armed inject)
+    drill_slow: float = 0.0  # the current attempt was started slowed by this much
+    same_attempt: bool = False  # re-run after a crash: the next start repeats the attempt
 
 
 @dataclass(frozen=True)
@@ -156,6 +178,7 @@ class IncidentState:
     drill: bool = False
     auto: bool = False
     seed: Any = None
+    speed: float | None = 1.0  # a drill's --speed; None is max
     vars: dict[str, Any] = field(default_factory=dict)
     started_ts: float | None = None
     started_mono: float | None = None
@@ -176,6 +199,8 @@ class IncidentState:
     overrides: list[Override] = field(default_factory=list)
     injects: list[dict[str, Any]] = field(default_factory=list)  # drill.inject events, as fired
     planned_injects: list[dict[str, Any]] = field(default_factory=list)  # a drill's --inject file
+    rollback: str | None = None  # why the run is winding down by undoing, once it is
+    undo_queue: list[str] = field(default_factory=list)  # undos asked for and not yet started
     resumes: int = 0
     deadline_passed: bool = False
     events: int = 0

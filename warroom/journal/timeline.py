@@ -77,6 +77,9 @@ def what(event: Event) -> str:
         return f"cancelled{reason}"
     if t == "step.in_doubt":
         return "IN DOUBT: started before the interruption, no result recorded"
+    if t == "rollback.started":
+        undos = ", ".join(d.get("undo") or []) or "nothing to undo"
+        return f"ROLLBACK{reason}; undo: {undos}"
     if t == "undo.started":
         return "undo started"
     if t == "undo.succeeded":

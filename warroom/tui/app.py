@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Input
 from warroom.engine.commands import STEP_ACTIONS, Action, OperatorCommand, Refused, may_answer, needs_reason
 from warroom.engine.context import render_text
 from warroom.engine.drill import Inject, InjectKind
-from warroom.engine.scheduler import Outcome
+from warroom.engine.outcome import ExitCode, Outcome, exit_code
 from warroom.journal.errors import JournalError
 from warroom.journal.events import Event
 from warroom.journal.report import render_report, report
@@ -47,7 +47,6 @@ from warroom.tui.screens import ActionMenu, AskScreen, Field, HelpScreen, Report
 from warroom.tui.scrubber import Scrubber, SeekTo
 from warroom.tui.session import ConsoleSession, Notable, ReplaySession
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 DETAIL = "detail"
 """The action menu's entry for the step detail view (not an operator command)."""
 LOG_REBUILD = 2_000
@@ -138,7 +137,7 @@ class WarroomApp(App[int]):
         self.drive_done = False  # the session is closed and the end is announced
         self.leaving = False
         self.dirty = True
-        self.fatal: str | None = None
+        self.fatal: Exception | None = None  # what stopped the session opening or running
         self._offer_key: tuple[object, ...] = ()
         self.threads = {s.id: s.thread or "" for s in runbook.steps}
         self.seen: list[CommandSent | CommandRefused] = []
@@ -214,8 +213,8 @@ class WarroomApp(App[int]):
             self.dirty = True
             self.outcome = await self.session.run()
         except Exception as exc:  # a locked or damaged journal: one clear line, then leave
-            self.fatal = str(exc) or type(exc).__name__
-            self.exit(EXIT_FAILED)
+            self.fatal = exc
+            self.exit(ExitCode.FAILED)
             return
         finally:
             await self.session.close()
@@ -229,11 +228,9 @@ class WarroomApp(App[int]):
         self.drive_done = True
 
     def exit_code(self) -> int:
-        if self.outcome is Outcome.INTERRUPTED:
-            return 128 + self.signal_number if self.signal_number else EXIT_INTERRUPTED
-        if not self.session.live or self.session.state.result is RunResult.SUCCEEDED:
-            return EXIT_OK
-        return EXIT_FAILED
+        if not self.session.live and self.outcome is not Outcome.INTERRUPTED:
+            return ExitCode.OK
+        return exit_code(self.outcome or Outcome.FINISHED, self.session.state.result, self.signal_number)
 
     def on_engine_event(self, event: Event) -> None:
         state = self.session.state

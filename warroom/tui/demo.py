@@ -17,12 +17,14 @@ from pathlib import Path
 from warroom.engine.clock import Clock, VirtualClock
 from warroom.engine.commands import Action, OperatorCommand
 from warroom.engine.drill import Inject, InjectKind
-from warroom.engine.scheduler import Engine, RunOptions
+from warroom.engine.ledger import RunOptions
+from warroom.engine.loop import Engine
 from warroom.journal.store import JournalWriter
 from warroom.runbook.loader import load_runbook
 from warroom.runbook.model import Runbook
 from warroom.tui.app import WarroomApp
-from warroom.tui.session import LiveSession, ReplaySession
+from warroom.engine.session import LiveSession
+from warroom.tui.session import ReplaySession
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 START_WALL = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC: a fixed incident id
@@ -49,8 +51,8 @@ class SettlingEngine(Engine):
 
     async def next_item(self) -> object:
         await self.commit()  # what the last report decided is durable and shown first
-        live = [due for due, _, timer in self.timers if not self.stale(timer)]
-        idle = self.queue.empty() and not self.busy() and (
+        live = [due for due, timer in self.timers.items() if not self.ledger.stale(timer)]
+        idle = self.queue.empty() and not self.runner.busy() and (
             not live or self.clock.real_delay(min(live)) not in (None, 0.0))
         if idle:
             self.settled.set()

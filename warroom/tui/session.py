@@ -1,8 +1,8 @@
-"""What the console drives: a live engine (run, resume) or a read-only replay.
+"""What the console drives: a live engine (run, resume: engine.session.LiveSession) or a
+read-only replay.
 
 The app sees one small surface (state, clock, submit, interrupt), so the same screens serve a
-live incident and its replay a year later. The journal writer is opened here, inside the
-app's event loop, because its commit tasks belong to that loop.
+live incident and its replay a year later.
 """
 
 from __future__ import annotations
@@ -15,104 +15,19 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from warroom.engine.cli_handlers import make_clock, resumed_clock
-from warroom.engine.clock import Clock
 from warroom.engine.commands import OperatorCommand, Refused
 from warroom.engine.drill import Inject
-from warroom.engine.scheduler import Engine, Outcome, RunOptions
+from warroom.engine.loop import EventListener, OutputListener
+from warroom.engine.outcome import Outcome
+from warroom.engine.session import LiveSession
 from warroom.journal.events import Event
 from warroom.journal.reducer import Reducer, reduce
 from warroom.journal.state import IncidentState
-from warroom.journal.store import JournalReader, JournalWriter
+from warroom.journal.store import JournalReader
 from warroom.runbook.model import Runbook
-
-EventListener = Callable[[Event], None]
-OutputListener = Callable[[str | None, str, str], None]
-EngineFactory = Callable[[JournalWriter, Runbook, RunOptions, Clock], Engine]
 
 REPLAY_MAX_GAP_S = 2.0
 """A replay never sits longer than this (real seconds) between two events."""
-
-
-@dataclass
-class Resumption:
-    incident: str
-    state: IncidentState
-    note: dict[str, Any]
-
-
-@dataclass
-class LiveSession:
-    """A run or resume: opens the writer, builds the engine, runs it until it ends."""
-
-    journal: str
-    runbook: Runbook
-    options: RunOptions
-    secrets: list[str] = field(default_factory=list)
-    resumption: Resumption | None = None
-    clock: Clock | None = None
-    engine_factory: EngineFactory = Engine
-    engine: Engine | None = None
-    writer: JournalWriter | None = None
-    live = True
-
-    @property
-    def state(self) -> IncidentState:
-        return self.engine.state if self.engine is not None else IncidentState(runbook=self.runbook)
-
-    @property
-    def actor(self) -> str:
-        return self.options.actor
-
-    def now(self) -> float:
-        return self.engine.clock.now() if self.engine is not None else 0.0
-
-    def output_time(self) -> float:
-        """When the output line being shown was printed (it may be shown a moment later)."""
-        return self.engine.output_mono if self.engine is not None else 0.0
-
-    async def open(self, on_event: EventListener, on_output: OutputListener) -> str:
-        resumed = self.resumption
-        self.writer = await JournalWriter.open(self.journal, secrets=self.secrets)
-        if self.clock is None:
-            if resumed is None:
-                self.clock = make_clock(self.options.drill, self.options.speed)
-            else:
-                self.clock = resumed_clock(resumed.state, self.options.drill, self.options.speed)
-        engine = self.engine = self.engine_factory(self.writer, self.runbook, self.options, self.clock)
-        engine.listeners.append(on_event)
-        engine.output_listeners.append(on_output)
-        if resumed is None:
-            return await engine.start(self.secrets)
-        with JournalReader(self.journal) as reader:
-            await engine.resume(resumed.incident, reader, resumed.note)
-        return resumed.incident
-
-    async def run(self) -> Outcome:
-        assert self.engine is not None
-        return await self.engine.run()
-
-    async def submit(self, command: OperatorCommand) -> None:
-        if self.engine is None:
-            raise Refused("the incident is still opening")
-        await self.engine.submit(command)
-
-    async def inject(self, inject: Inject, actor: str) -> None:
-        """A facilitator's inject; the engine refuses it on a real run."""
-        if self.engine is None:
-            raise Refused("the incident is still opening")
-        await self.engine.inject(inject, actor)
-
-    def interrupt(self, why: str) -> None:
-        if self.engine is not None:
-            self.engine.request_interrupt(why)
-
-    async def close(self) -> None:
-        if self.engine is not None:
-            self.engine.kill_children()  # the console went first: no step process outlives it
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            await writer.close()
 
 
 class Notable(str, Enum):

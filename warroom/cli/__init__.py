@@ -1,4 +1,4 @@
-"""The door: subcommands that wire the parts together.
+"""The door: subcommands, argument parsing, exit codes and error printing.
 
 Only argparse is imported at start-up; each handler imports what it needs, so `warroom --help`
 and shell completion stay instant even though the console pulls in Textual.
@@ -11,15 +11,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from warroom.cli.output import say
+from warroom.engine.outcome import ExitCode
 from warroom.errors import UsageError
 
 DEFAULT_JOURNAL = "warroom.db"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING = 0, 1, 2, 3
-
-
-def _fail(message: str) -> None:
-    print(f"warroom: {message}", file=sys.stderr)
-
 
 def _print_problems(problems: Sequence[object]) -> None:
     for problem in problems:
@@ -40,7 +36,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             failed = True
             continue
         print(f"{path}: ok ({len(runbook.steps)} steps, {runbook.model.value})")
-    return EXIT_FAILED if failed else EXIT_OK
+    return ExitCode.FAILED if failed else ExitCode.OK
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -54,7 +50,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         print(json.dumps(plan.to_json(), indent=2))
     else:
         print(render_plan(plan))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_checklist(args: argparse.Namespace) -> int:
@@ -74,10 +70,10 @@ def _cmd_checklist(args: argparse.Namespace) -> int:
         verdict = ask(read_line, lambda text: print(text), given)
     except EOFError:
         missing = [f"--{q.key.replace('_', '-')}" for q in QUESTIONS if q.key not in given]
-        _fail(f"input ended before every question was answered; pass {' '.join(missing)} yes|no")
-        return EXIT_USAGE
+        say(f"input ended before every question was answered; pass {' '.join(missing)} yes|no")
+        return ExitCode.USAGE
     print(render(verdict))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -86,23 +82,23 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     from warroom.runbook.spec import json_schema
 
     print(json.dumps(json_schema(), indent=2))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _journal_handler(name: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        from warroom.journal import cli_handlers
+        from warroom.cli import journal_commands
 
-        return int(getattr(cli_handlers, f"cmd_{name}")(args))
+        return int(getattr(journal_commands, f"cmd_{name}")(args))
 
     return handler
 
 
 def _engine_handler(name: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        from warroom.engine import cli_handlers
+        from warroom.cli import run_commands
 
-        return int(getattr(cli_handlers, f"cmd_{name}")(args))
+        return int(getattr(run_commands, f"cmd_{name}")(args))
 
     return handler
 
@@ -233,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
         _add_incident(p, positional=False)
         _add_actor(p)
         _add_journal(p)
+    p = command("abort", "end the incident for good: running steps are stopped, nothing else starts (operator command)",
+                _engine_handler("operator"))
+    p.add_argument("--reason", default="", metavar="TEXT", help="why; journaled with your name")
+    _add_incident(p, positional=False)
+    _add_actor(p)
+    _add_journal(p)
     p = command("note", "add a note to the incident's record (operator command)", _engine_handler("operator"))
     p.add_argument("target", metavar="TEXT")
     _add_incident(p, positional=False)
@@ -251,17 +253,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except UsageError as exc:
-        _fail(str(exc))
-        return EXIT_USAGE
+        say(str(exc))
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return EXIT_OK
+        return ExitCode.OK
     except Exception as exc:  # noqa: BLE001 - the one place that turns known errors into one line
-        from warroom.errors import user_message
+        from warroom.cli.output import user_message
 
         message = user_message(exc)
         if message is None:
             raise
         print(message, file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED

@@ -1,4 +1,4 @@
-"""The journal's subcommands (list, export, verify, report) as functions cli.py wires in.
+"""The journal's subcommands (list, export, verify, report), wired in by the parser.
 
 Each takes the parsed arguments and returns an exit code; a journal problem becomes one line
 on stderr (`warroom: <message>`), never a traceback.
@@ -11,6 +11,8 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 
+from warroom.cli.output import say
+from warroom.engine.outcome import ExitCode
 from warroom.journal.analysis import compare, render_runbook_summary, runbook_summary
 from warroom.journal.errors import JournalError
 from warroom.journal.export import FORMATS, csv_lines, iso, jsonl_lines, markdown, write_file
@@ -26,8 +28,8 @@ def _guarded(body: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
         try:
             return body(args)
         except JournalError as exc:
-            print(f"warroom: {exc}", file=sys.stderr)
-            return 1
+            say(str(exc))
+            return ExitCode.FAILED
         except BrokenPipeError:
             return 0
     run.__name__, run.__doc__ = body.__name__, body.__doc__

@@ -1,0 +1,75 @@
+"""Steps that wait for a person: the question asked, its timeout, --auto's answer.
+
+A person's answer arrives as an operator command (see decide.command); what is here is what
+the engine does on its own around it, each act journaled like a person's.
+"""
+
+from __future__ import annotations
+
+from warroom.engine.context import render_text, resolver
+from warroom.engine.effects import Page
+from warroom.engine.drill import outcome
+from warroom.engine.ledger import Ledger
+from warroom.engine.timers import Timer, TimerKind
+from warroom.engine.waits import release_locks, set_waiting
+from warroom.journal.events import AUTO, EventType
+from warroom.journal.state import StepStatus, WaitReason
+from warroom.runbook.model import Step, StepKind
+from warroom.runbook.templates import render_command
+
+
+def approvers_of(ld: Ledger, step: Step) -> list[str]:
+    return list(step.approvers) or [p for p, r in ld.runbook.roles.items() if r == "commander"]
+
+
+def ask(ld: Ledger, step: Step) -> None:
+    """Puts a person's step to them: an approval's question, an escalation, instructions."""
+    sid = step.id
+    if step.kind is StepKind.APPROVAL:
+        ld.emit(ld.event(
+            EventType.APPROVAL_REQUESTED, sid, question=render_text(ld.state, ld.runbook, step.question or ""),
+            approvers=approvers_of(ld, step), four_eyes=step.four_eyes,
+        ))
+    elif step.kind is StepKind.ESCALATE:
+        ld.emit(ld.event(EventType.ESCALATION_RAISED, sid, to=step.escalate_to or "", reason=step.title or sid))
+        if step.notify is not None and not ld.options.drill:
+            argv = render_command(step.notify, resolver(ld.state, ld.runbook))
+            ld.effects.append(Page(sid, tuple(argv)))
+        set_waiting(ld, ld.state.steps[sid], WaitReason.PERSON, f"escalated to {step.escalate_to}")
+    else:
+        detail = render_text(ld.state, ld.runbook, step.instructions or "")
+        owner = ld.runbook.thread(step.thread)
+        set_waiting(ld, ld.state.steps[sid], WaitReason.PERSON, detail, (owner.owner,) if owner and owner.owner else ())
+    arm(ld, step)
+
+
+def arm(ld: Ledger, step: Step, *, waited: float = 0.0) -> None:
+    """Timers of a step waiting on a person: its approval timeout (less what it has already
+    waited, when resumed), or --auto's answer."""
+    token = ld.next_token(step.id)
+    if ld.options.auto:
+        delay = outcome(step, 1, ld.options.seed).duration_s if ld.options.drill else 0.0
+        ld.arm(delay, Timer(TimerKind.AUTO, step.id, token))
+    if step.kind is StepKind.APPROVAL and step.timeout_s is not None:
+        ld.arm(max(0.0, step.timeout_s - waited), Timer(TimerKind.APPROVAL, step.id, token))
+
+
+def timed_out(ld: Ledger, step: Step) -> None:
+    if ld.state.steps[step.id].status is not StepStatus.WAITING:
+        return
+    if step.on_timeout is not None and step.on_timeout.value == "reject":
+        ld.emit(ld.event(EventType.APPROVAL_REJECTED, step.id, reason="no answer before the timeout"))
+        release_locks(ld, step)
+    else:
+        ld.emit(ld.event(EventType.ESCALATION_RAISED, step.id, to=ld.commander(),
+                         reason=f"approval {step.id} unanswered after its timeout"))
+
+
+def auto_answer(ld: Ledger, step: Step) -> None:
+    if ld.state.steps[step.id].status is not StepStatus.WAITING:
+        return
+    if step.kind is StepKind.APPROVAL:
+        ld.emit(ld.event(EventType.APPROVAL_GRANTED, step.id, actor=AUTO, reason="--auto"))
+    else:
+        ld.emit(ld.event(EventType.OPERATOR_OVERRIDE, step.id, actor=AUTO, action="done", reason="--auto"))
+    release_locks(ld, step)
