@@ -29,7 +29,7 @@ from warroom.journal.reducer import Reducer
 from warroom.journal.state import IncidentState, RunResult, StepState, StepStatus
 from warroom.journal.store import JournalReader, JournalWriter
 from warroom.runbook.model import FailurePolicy, Phase, Runbook, Step, StepKind
-from warroom.runbook.templates import render_command
+from warroom.runbook.templates import CommandRenderError, RenderedCommand, render_command
 
 MAX_UNTIL_POLLS = 720
 """A check polling `until` without a timeout gives up after this many polls."""
@@ -600,14 +600,18 @@ class Engine:
             return
         assert step.command is not None
         command = step.command
-        argv = render_command(command, resolver(self.state, self.runbook))
-        shown: str | list[str] = argv[2] if isinstance(command, str) else argv
-        await self.emit(self.event(EventType.STEP_STARTED, sid, attempt=attempt, command=shown))
+        try:
+            rendered = render_command(command, resolver(self.state, self.runbook))
+        except CommandRenderError as exc:
+            await self.emit(self.event(EventType.STEP_STARTED, sid, attempt=attempt, command=command if isinstance(command, str) else list(command)))
+            self.queue.put_nowait(Done(sid, token, False, None, reason=f"cannot run the command: {exc}"))
+            return
+        await self.emit(self.event(EventType.STEP_STARTED, sid, attempt=attempt, command=rendered.shown))
         if step.timeout_s is not None:
             self.add_timer(step.timeout_s, Timer("timeout", sid, token))
-        self.launch(step, token, attempt, argv)
+        self.launch(step, token, attempt, rendered)
 
-    def launch(self, step: Step, token: int, attempt: int, argv: list[str]) -> None:
+    def launch(self, step: Step, token: int, attempt: int, command: RenderedCommand) -> None:
         if self.options.drill:
             result = outcome(step, attempt, self.options.seed, force_fail=step.id in self.fail_next,
                              slow_by=self.slow_next.pop(step.id, 0.0))
@@ -616,7 +620,7 @@ class Engine:
                 self.writer.append_output(step.id, "stdout", result.stdout, ts=self.clock.wall(), mono=self.clock.now())
             self.add_timer(result.duration_s, Timer("done", step.id, token, result))
             return
-        self.act(lambda: self.start_process(step, token, argv))
+        self.act(lambda: self.start_process(step, token, command))
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -631,7 +635,7 @@ class Engine:
         """Does real work (spawns a process) once the events that decided it are durable."""
         self.after_commit.append(action)
 
-    def open_process(self, sid: str, argv: list[str]) -> StepProcess:
+    def open_process(self, sid: str, command: RenderedCommand) -> StepProcess:
         """Spawns a step's command, its undo or its page, its output streaming into the
         journal; known by step id while it runs, so a timeout, a cancel or an interrupt can
         end it. CommandNotStarted when it cannot be spawned."""
@@ -639,7 +643,7 @@ class Engine:
         def on_output(stream: str, chunk: str) -> None:
             self.writer.append_output_chunk(sid, stream, chunk, ts=self.clock.wall(), mono=self.clock.now())
 
-        proc = StepProcess(argv, on_output)
+        proc = StepProcess(command.argv, on_output, env=command.env)
         proc.start()
         self.procs[sid] = proc
         return proc
@@ -652,9 +656,9 @@ class Engine:
             for stream in ("stdout", "stderr"):
                 self.writer.end_output(sid, stream, ts=self.clock.wall(), mono=self.clock.now())
 
-    def start_process(self, step: Step, token: int, argv: list[str]) -> None:
+    def start_process(self, step: Step, token: int, command: RenderedCommand) -> None:
         try:
-            proc = self.open_process(step.id, argv)
+            proc = self.open_process(step.id, command)
         except CommandNotStarted as exc:
             self.queue.put_nowait(Done(step.id, token, False, 127, reason=str(exc)))
             return
@@ -670,12 +674,11 @@ class Engine:
 
     def spawn_notify(self, step: Step) -> None:
         assert step.notify is not None
-        argv = render_command(step.notify, resolver(self.state, self.runbook))
 
         def page() -> None:
             try:
-                proc = self.open_process(step.id, argv)
-            except CommandNotStarted as exc:
+                proc = self.open_process(step.id, render_command(step.notify, resolver(self.state, self.runbook)))
+            except (CommandNotStarted, CommandRenderError) as exc:
                 self.writer.append_output(step.id, "stderr", f"notify: {exc}", ts=self.clock.wall(), mono=self.clock.now())
                 return
             self.spawn(self.settle_process(step.id, proc))
@@ -765,7 +768,12 @@ class Engine:
         elif kind == "poll":
             step = self.runbook.step(sid)
             if self.state.steps[sid].status is StepStatus.RUNNING:
-                self.launch(step, timer.token, self.state.steps[sid].attempts, render_command(step.command, resolver(self.state, self.runbook)))
+                try:
+                    rendered = render_command(step.command, resolver(self.state, self.runbook))
+                except CommandRenderError as exc:
+                    self.queue.put_nowait(Done(sid, timer.token, False, None, reason=f"cannot run the command: {exc}"))
+                    return
+                self.launch(step, timer.token, self.state.steps[sid].attempts, rendered)
         elif kind == "timeout":
             await self.end_attempt(sid, "timeout")
         elif kind == "approval":
@@ -897,9 +905,13 @@ class Engine:
         step = self.runbook.step(sid)
         self.undoing = sid
         assert step.undo is not None
-        argv = render_command(step.undo, resolver(self.state, self.runbook))
-        shown: str | list[str] = argv[2] if isinstance(step.undo, str) else argv
-        await self.emit(self.event(EventType.UNDO_STARTED, sid, command=shown))
+        try:
+            rendered = render_command(step.undo, resolver(self.state, self.runbook))
+        except CommandRenderError as exc:
+            await self.emit(self.event(EventType.UNDO_STARTED, sid, command=step.undo if isinstance(step.undo, str) else list(step.undo)))
+            self.queue.put_nowait(UndoDone(sid, False, f"cannot run the undo: {exc}"))
+            return
+        await self.emit(self.event(EventType.UNDO_STARTED, sid, command=rendered.shown))
         if self.options.drill:
             duration = outcome(step, 0, self.options.seed).duration_s / 2
             self.add_timer(duration, Timer("undo", sid))
@@ -907,7 +919,7 @@ class Engine:
 
         def undo() -> None:
             try:
-                proc = self.open_process(sid, argv)
+                proc = self.open_process(sid, rendered)
             except CommandNotStarted as exc:
                 self.queue.put_nowait(UndoDone(sid, False, str(exc)))
                 return

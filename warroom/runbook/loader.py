@@ -33,10 +33,11 @@ from warroom.runbook.model import (
     StepKind,
     Thread,
 )
-from warroom.runbook.templates import TemplateError, parse_template
+from warroom.runbook.templates import TemplateError, command_problems, parse_template
 from warroom.runbook.yaml_source import LocDict, LocList, load_yaml
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+_COMMAND_KEYS = ("run", "check", "undo", "notify")
 STEP_FIELDS = ("status", "exit_code", "duration", "attempts", "outputs")
 _KIND_ONLY = {
     "until": StepKind.CHECK,
@@ -105,6 +106,14 @@ def validate_file(path: str | Path) -> list[Problem]:
     except RunbookError as exc:
         return exc.problems
     return []
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_template(text)
+    except TemplateError:
+        return False
+    return True
 
 
 def _where(container: LocDict | LocList, key: Any) -> Location:
@@ -538,6 +547,10 @@ class _Builder:
                 if message:
                     offset = max(text.find(".".join(ref[:2])), 0)
                     self.problem(self.value_location(container, item_key, offset, text), message)
+        if key in _COMMAND_KEYS and len(pieces) == len([t for t in pieces if _parses(t[2])]):
+            for unsafe in command_problems(value if isinstance(value, str) else tuple(t[2] for t in pieces)):
+                container, item_key, text = pieces[unsafe.item or 0]
+                self.problem(self.value_location(container, item_key, unsafe.offset, text), unsafe.reason)
 
     @staticmethod
     def reference_problem(runbook: Runbook, ref: tuple[str, ...], upstream: Callable[[], set[str]], step_id: str) -> str | None:
