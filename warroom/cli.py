@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from warroom.errors import UsageError
+from warroom.runbook.errors import VarError
 
 DEFAULT_JOURNAL = "warroom.db"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING = 0, 1, 2, 3
@@ -250,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.actor = os.environ.get("WARROOM_USER") or getpass.getuser()
     try:
         return args.handler(args)
-    except UsageError as exc:
+    except (UsageError, VarError) as exc:
         _fail(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
