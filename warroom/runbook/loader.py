@@ -97,9 +97,8 @@ def _parses(text: str) -> bool:
 
 
 def _where(container: LocDict | LocList, key: Any) -> Location:
-    if isinstance(container, LocDict):
-        return container.value_locs.get(key, container.loc)
-    return container.item_locs[key]
+    found: Location = container.value_locs.get(key, container.loc) if isinstance(container, LocDict) else container.item_locs[key]
+    return found
 
 
 class _Builder:

@@ -264,7 +264,7 @@ class Runbook:
     def to_dict(self) -> dict[str, Any]:
         """The normalized, JSON-ready form the journal embeds. Where the file sits and on
         which lines are not part of it: moving a file or adding a comment changes nothing."""
-        data = _to_jsonable(self)
+        data: dict[str, Any] = _to_jsonable(self)
         del data["source"]
         for step in data["steps"]:
             del step["line"]

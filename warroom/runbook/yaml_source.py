@@ -29,7 +29,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels: not a runbook this tool will read"
 
 
-class LocDict(dict):
+class LocDict(dict[Any, Any]):
     """A mapping that remembers where each key and value was written."""
 
     loc: Location
@@ -37,7 +37,7 @@ class LocDict(dict):
     value_locs: dict[Any, Location]
 
 
-class LocList(list):
+class LocList(list[Any]):
     """A sequence that remembers where each item was written."""
 
     loc: Location
@@ -125,6 +125,7 @@ def load_yaml(text: str, filename: str) -> tuple[Any, list[Problem]]:
             frame.pending_key, frame.pending_key_loc, frame.has_key = value, where, True
             return
         key, key_loc = frame.pending_key, frame.pending_key_loc
+        assert key_loc is not None  # set with the key
         frame.has_key = False
         if key in container:
             first = container.key_locs[key]
@@ -137,7 +138,7 @@ def load_yaml(text: str, filename: str) -> tuple[Any, list[Problem]]:
     def scalar(event: yaml.ScalarEvent, where: Location) -> Any:
         tag = event.tag
         if tag in (None, "!"):
-            tag = resolver_loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            tag = resolver_loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
         elif tag.startswith("!!"):
             tag = _SAFE_TAG_PREFIX + tag[2:]
         if not tag.startswith(_SAFE_TAG_PREFIX) or tag[len(_SAFE_TAG_PREFIX):] not in _SCALAR_TAGS:
