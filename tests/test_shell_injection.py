@@ -13,10 +13,12 @@ from pathlib import Path as FsPath
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from engine_support import cli, drive, runbook, write_runbook
 
 from warroom.journal.state import StepStatus
-from warroom.runbook.templates import CommandRenderError, command_problems, render_command
+from warroom.runbook.templates import CommandRenderError, TemplateError, command_problems, render_command
 
 PAYLOADS = [
     "$(touch P)",
@@ -145,7 +147,7 @@ def test_validate_refuses_with_file_line_col_and_how(tmp_path: FsPath) -> None:
     assert "Traceback" not in result.stderr
 
 
-async def test_a_captured_output_never_runs_in_a_later_step(tmp_path: FsPath) -> None:
+async def test_a_captured_output_never_runs_in_a_later_step(tmp_path: FsPath, monkeypatch: pytest.MonkeyPatch) -> None:
     """The issue's reproduction: an output holding `$(touch PWNED)` fed to `echo "..."`."""
     rb = runbook(tmp_path, """\
         steps:
@@ -156,7 +158,7 @@ async def test_a_captured_output_never_runs_in_a_later_step(tmp_path: FsPath) ->
             needs: [src]
             run: echo "value is {{ steps.src.outputs.v2 }}"; echo {{ steps.src.outputs.v2 }}
         """)
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # where a command that ran would create PWNED
     run = await drive(tmp_path / "j.db", rb)
     assert run.status("use") is StepStatus.SUCCEEDED
     assert not (tmp_path / "PWNED").exists()
@@ -176,3 +178,28 @@ def test_a_var_override_never_runs(tmp_path: FsPath) -> None:
                  "--var", "svc=x' ; touch PWNED ; echo '", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "PWNED").exists()
+
+
+FRAGMENTS = [
+    "printf %s ", "echo ", "'", '"', "`", "$(", ")", " ", "\\", "\n", "<<EOF\n", "<<-EOF\n",
+    "<<'EOF'\n", "EOF\n", "eval ", "sh -c ", "bash -c ", "ssh h ", "sudo ", "#", "${", "}",
+    "$((", "))", "$'", "x", ";", "|", "&&", "=", "X=", "{{ vars.x }}", "{{ vars.x }}",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=14), value=st.sampled_from(PAYLOADS[:7]))
+def test_whatever_the_author_writes_an_accepted_command_never_runs_a_value(tmp_path: FsPath, parts: list[str], value: str) -> None:
+    """Random shell text around placeholders: either validate refuses it, or real shells
+    given the hostile value create no file (the author's own text never touches a file)."""
+    command = "".join(parts)
+    try:
+        if "{{" not in command or command_problems(command):
+            return
+    except TemplateError:
+        return
+    for shell in ("sh", "bash"):
+        subprocess.run([shell, *render_command(command, resolve_x(value)).argv[1:]], cwd=tmp_path, capture_output=True,
+                       timeout=10, check=False, stdin=subprocess.DEVNULL,
+                       env={**os.environ, **render_command(command, resolve_x(value)).env})
+        assert list(tmp_path.iterdir()) == [], (command, value, shell)
