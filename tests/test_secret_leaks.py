@@ -76,6 +76,10 @@ def test_no_spelling_of_a_secret_reaches_any_surface(tmp_path: Path, secret: str
 
 def test_every_form_and_number_is_redacted_in_nested_data() -> None:
     r = Redactor(["73915", "it's"])
-    data = {"outputs": {"v": 73915, "f": 73915.0, "ok": True, "other": 7}, "k": ["'it'\"'\"'s'"]}
-    assert r.redact_value(data) == {"outputs": {"v": MASK, "f": MASK, "ok": True, "other": 7}, "k": [MASK]}
+    data = {"outputs": {"v": 73915, "f": 73915.0, "ok": True, "other": 7}, "k": ["'it'\"'\"'s'"],
+            "runbook": {"vars": {"pin": [73915]}, "timeout_s": 73915}, "attempt": 73915}
+    assert r.redact_value(data) == {
+        "outputs": {"v": MASK, "f": MASK, "ok": True, "other": 7}, "k": [MASK],
+        "runbook": {"vars": {"pin": [MASK]}, "timeout_s": 73915}, "attempt": 73915,
+    }
     assert r.redact(json.dumps({"a": "it's"})) == json.dumps({"a": MASK})

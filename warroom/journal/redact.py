@@ -7,7 +7,10 @@ the streaming form holds back just enough text to catch a secret split across tw
 A secret is matched in every form it can take on the way in, not only as typed: shell-quoted
 (a script or a tool echoing its argv), JSON-escaped (a step printing JSON, which a `json:`
 output then parses), and as a number (a digits-only secret captured by `json:` or given as
-`--var` to a numeric var arrives as an int, which no text pattern sees).
+`--var` to a numeric var arrives as an int, which no text pattern sees). Numbers are masked
+only where values live, under `vars` and `outputs` keys: elsewhere a number is the journal's
+own structure (an attempt, a duration, the embedded runbook's timeout or max_parallel), and
+masking it would break every later fold of the journal.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
+VALUE_KEYS = frozenset({"vars", "outputs"})  # mappings whose numbers may be a secret
 
 
 class Redactor:
@@ -51,19 +55,21 @@ class Redactor:
             return text
         return self._pattern.sub(MASK, text)
 
-    def redact_value(self, value: Any) -> Any:
+    def redact_value(self, value: Any, *, numbers: bool = False) -> Any:
         """Redacts strings anywhere inside a JSON-like value (dict keys included), and
-        numbers equal to a numeric secret."""
+        numbers equal to a numeric secret inside `vars` and `outputs` (or all of `value`
+        when `numbers`)."""
         if self._pattern is None:
             return value
         if isinstance(value, str):
             return self._pattern.sub(MASK, value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return MASK if value in self._numbers else value
+            return MASK if numbers and value in self._numbers else value
         if isinstance(value, dict):
-            return {self.redact_value(k): self.redact_value(v) for k, v in value.items()}
+            return {self.redact_value(k): self.redact_value(v, numbers=numbers or k in VALUE_KEYS)
+                    for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self.redact_value(v) for v in value]
+            return [self.redact_value(v, numbers=numbers) for v in value]
         return value
 
     def feed(self, chunk: str) -> str:
