@@ -324,8 +324,14 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
 
 
 def test_absurd_nesting_is_refused_without_recursion_error(tmp_path: Path) -> None:
+    """libyaml 0.2.5+ (PyYAML 6.0.4 wheels) scans ahead and stops at 1000 levels before the
+    loader sees level 64; the loader gives the same one line either way, at the place each
+    stopped (the assertion now accepts both places, on purpose: issue 10 item 7)."""
     found = problems(tmp_path, "steps: " + "[" * 50_000 + "]" * 50_000)
-    assert found == ["rb.yaml:1:71: nesting deeper than 64 levels: not a runbook this tool will read"]
+    assert found in (
+        ["rb.yaml:1:71: nesting deeper than 64 levels: not a runbook this tool will read"],
+        ["rb.yaml:1:1007: nesting deeper than 64 levels: not a runbook this tool will read"],
+    )
 
 
 def test_empty_missing_and_non_mapping_files(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path as FsPath
@@ -51,8 +52,9 @@ def resolve_x(value: Any):
     return lambda path: value if path == ("vars", "x") else None
 
 
-def run(argv: list[str], cwd: FsPath) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(argv, cwd=cwd, capture_output=True, timeout=10, check=False)
+def run(argv: list[str], cwd: FsPath, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(argv, cwd=cwd, capture_output=True, timeout=10, check=False,
+                          env={**os.environ, **(env or {})})
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -66,10 +68,10 @@ def test_references_and_literal_text() -> None:
         {("vars", "service"), ("steps", "pick-host", "outputs", "host")}
     )
     values = {("vars", "service"): "web", ("steps", "pick-host", "outputs", "host"): "db1"}
-    assert template.render(values.get, quote=False) == "systemctl stop web --host=db1"
+    assert template.render(values.get) == "systemctl stop web --host=db1"
     plain = parse_template("no placeholders } {")
     assert plain.references == frozenset()
-    assert plain.render(values.get, quote=True) == "no placeholders } {"
+    assert plain.render(values.get) == "no placeholders } {"
 
 
 @pytest.mark.parametrize(
@@ -105,23 +107,26 @@ def test_template_errors_say_where(text: str, fragment: str, offset: int) -> Non
 )
 def test_value_to_text(value: Any, text: str) -> None:
     assert value_text(value) == text
-    assert parse_template("<{{ vars.x }}>").render(resolve_x(value), quote=False) == f"<{text}>"
+    assert parse_template("<{{ vars.x }}>").render(resolve_x(value)) == f"<{text}>"
 
 
-def test_quote_only_quotes_substituted_values_not_the_author_text() -> None:
-    template = parse_template("grep -c 'a b' {{ vars.x }} | wc -l")
-    assert template.render(resolve_x("my file"), quote=True) == "grep -c 'a b' 'my file' | wc -l"
+def test_values_go_through_the_environment_not_the_author_text() -> None:
+    """The rule changed on purpose (issue 13): values are no longer shell-quoted into the
+    text; each placeholder becomes an environment reference and the value its variable."""
+    rendered = render_command("grep -c 'a b' {{ vars.x }} | wc -l", resolve_x("my file"))
+    assert rendered.argv == ["sh", "-c", "grep -c 'a b' \"${WARROOM_T1}\" | wc -l"]
+    assert rendered.env == {"WARROOM_T1": "my file"}
+    assert rendered.shown == "grep -c 'a b' my file | wc -l"
 
 
 def test_render_command_shapes() -> None:
     resolve = resolve_x("web 1")
-    assert render_command("systemctl stop {{ vars.x }}", resolve) == [
-        "sh", "-c", "systemctl stop 'web 1'",
-    ]
-    assert render_command(("systemctl", "stop", "{{ vars.x }}"), resolve) == [
-        "systemctl", "stop", "web 1",
-    ]
-    assert render_command(["echo", "--name={{vars.x}}!"], resolve) == ["echo", "--name=web 1!"]
+    rendered = render_command("systemctl stop {{ vars.x }} \"{{ vars.x }}\"", resolve)
+    assert rendered.argv == ["sh", "-c", 'systemctl stop "${WARROOM_T1}" "${WARROOM_T1}"']
+    assert rendered.env == {"WARROOM_T1": "web 1"}
+    argv = render_command(("systemctl", "stop", "{{ vars.x }}"), resolve)
+    assert (argv.argv, argv.env, argv.shown) == (["systemctl", "stop", "web 1"], {}, ["systemctl", "stop", "web 1"])
+    assert render_command(["echo", "--name={{vars.x}}!"], resolve).argv == ["echo", "--name=web 1!"]
 
 
 def test_command_references() -> None:
@@ -146,7 +151,7 @@ def test_parsing_is_cached() -> None:
 def test_without_quoting_the_hostile_value_would_run(tmp_path: FsPath) -> None:
     """The control for the property below: the same value unquoted does create a file."""
     template = parse_template("printf %s {{ vars.x }}")
-    unquoted = template.render(resolve_x("$(touch pwned)"), quote=False)
+    unquoted = template.render(resolve_x("$(touch pwned)"))
     run(["sh", "-c", unquoted], tmp_path)
     assert (tmp_path / "pwned").exists()
 
@@ -161,8 +166,8 @@ def test_without_quoting_the_hostile_value_would_run(tmp_path: FsPath) -> None:
 @example(value="`touch pwned`")
 @example(value="a'\n; touch pwned #")
 def test_sh_c_prints_exactly_the_value_and_runs_nothing(tmp_path: FsPath, value: str) -> None:
-    argv = render_command("printf %s {{ vars.x }}", resolve_x(value))
-    result = run(argv, tmp_path)
+    rendered = render_command("printf %s {{ vars.x }}", resolve_x(value))
+    result = run(rendered.argv, tmp_path, rendered.env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == value.encode()
     assert list(tmp_path.iterdir()) == []
@@ -178,8 +183,7 @@ def test_sh_c_prints_exactly_the_value_and_runs_nothing(tmp_path: FsPath, value:
 def test_argv_keeps_a_value_in_its_one_argument(tmp_path: FsPath, value: str) -> None:
     script = "import json, sys; sys.stdout.write(json.dumps(sys.argv[1:]))"
     command = (sys.executable, "-c", script, "<{{ vars.x }}>", "{{ vars.x }}")
-    argv = render_command(command, resolve_x(value))
-    result = run(argv, tmp_path)
+    result = run(render_command(command, resolve_x(value)).argv, tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [f"<{value}>", value]
     assert list(tmp_path.iterdir()) == []

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from warroom.cli.output import say
 from warroom.engine.outcome import ExitCode
-from warroom.errors import UsageError
+from warroom.runbook.errors import VarError
 
 DEFAULT_JOURNAL = "warroom.db"
 
@@ -252,11 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.actor = os.environ.get("WARROOM_USER") or getpass.getuser()
     try:
         return args.handler(args)
-    except UsageError as exc:
+    except VarError as exc:
         say(str(exc))
         return ExitCode.USAGE
     except KeyboardInterrupt:
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:  # noqa: BLE001 - the one place that turns known errors into one line

@@ -39,8 +39,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     runbook = load_runbook(args.runbook, parse_var_pairs(args.var))
     try:
         speed = parse_speed(args.speed)
-    except ValueError:
-        say(f"--speed {args.speed!r}: give a number above 0 or max")
+    except ValueError as exc:
+        say(f"--speed {args.speed!r}: {exc}")
         return ExitCode.USAGE
     if not args.drill and (args.inject or args.speed not in ("1", "1.0")):
         say("--inject and --speed only apply to a --drill")

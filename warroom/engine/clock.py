@@ -7,6 +7,7 @@ therefore jumps straight to the next deadline, and the same seed replays the sam
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -75,11 +76,19 @@ class VirtualClock(Clock):
         self._anchor = time.monotonic()
 
 
+MIN_SPEED, MAX_SPEED = 0.001, 1e6  # beyond these a timer's real delay under- or overflows
+
+
 def parse_speed(text: str) -> float | None:
-    """`--speed 10` -> 10.0, `--speed max` -> None; anything else raises ValueError."""
+    """`--speed 10` -> 10.0, `--speed max` -> None; anything else raises ValueError, whose
+    message is the usage line's advice."""
     if text.strip().lower() == "max":
         return None
-    value = float(text)
-    if value <= 0:
-        raise ValueError("speed must be above 0")
+    advice = f"give a number from {MIN_SPEED:g} to {MAX_SPEED:g}, or max"
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(advice) from None
+    if not (math.isfinite(value) and MIN_SPEED <= value <= MAX_SPEED):
+        raise ValueError(advice)
     return value

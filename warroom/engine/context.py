@@ -57,6 +57,6 @@ def evaluate(state: IncidentState, runbook: Runbook, step_id: str, text: str,
 def render_text(state: IncidentState, runbook: Runbook, text: str) -> str:
     """A question or instructions with its placeholders filled, for people to read."""
     try:
-        return parse_template(text).render(resolver(state, runbook), quote=False)
+        return parse_template(text).render(resolver(state, runbook))
     except TemplateError:
         return text

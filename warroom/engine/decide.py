@@ -23,7 +23,7 @@ from warroom.engine.waits import release_locks, take_locks
 from warroom.journal.events import DRILL, EventType
 from warroom.journal.state import RunResult, StepStatus, WaitReason
 from warroom.runbook.model import StepKind
-from warroom.runbook.templates import render_command
+from warroom.runbook.templates import CommandRenderError, render_command
 
 MAX_UNTIL_POLLS = 720
 """A check polling `until` without a timeout gives up after this many polls."""
@@ -66,7 +66,7 @@ def resumed(ld: Ledger, note: dict[str, object]) -> None:
             if step.kind is StepKind.WAIT:
                 ld.arm_at(since + (step.wait_s or 0.0), Timer(TimerKind.WAIT, sid, token))
             else:
-                launch(ld, step, token, [], since=since)
+                launch(ld, step, token, None, since=since)
         elif s.status in (StepStatus.RUNNING, StepStatus.IN_DOUBT):
             doubt = [ld.event(EventType.STEP_IN_DOUBT, sid, attempt=s.attempts)] if s.status is StepStatus.RUNNING else []
             if ld.options.drill or step.rerunnable or step.kind in (StepKind.WAIT, StepKind.DECIDE):
@@ -205,7 +205,12 @@ def timer(ld: Ledger, t: Timer) -> None:
     elif kind is TimerKind.POLL:
         step = ld.steps[sid]
         if ld.state.steps[sid].status is StepStatus.RUNNING and step.command is not None:
-            launch(ld, step, t.token, render_command(step.command, resolver(ld.state, ld.runbook)))
+            try:
+                command = render_command(step.command, resolver(ld.state, ld.runbook))
+            except CommandRenderError as exc:
+                report(ld, Done(sid, t.token, False, None, reason=f"cannot run the command: {exc}"))
+                return
+            launch(ld, step, t.token, command)
     elif kind is TimerKind.TIMEOUT:
         end_attempt(ld, sid, StopReason.TIMEOUT)
     elif kind is TimerKind.APPROVAL:

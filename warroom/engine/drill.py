@@ -17,7 +17,7 @@ from warroom.runbook.durations import DurationError, parse_duration
 from warroom.runbook.errors import Location, Problem, RunbookError
 from warroom.runbook.model import Runbook, Step
 from warroom.runbook.plan import step_estimate
-from warroom.runbook.yaml_source import LocDict, LocList, load_yaml
+from warroom.runbook.yaml_source import LocDict, LocList, load_yaml, read_text
 
 
 @dataclass(frozen=True)
@@ -93,10 +93,7 @@ class Inject:
 def load_injects(path: str | Path, runbook: Runbook) -> list[Inject]:
     """The injects of a `--inject` file, in time order; RunbookError lists every problem."""
     filename = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunbookError([Problem(Location(filename, 0, 0), f"cannot read inject file: {exc}")]) from None
+    text = read_text(path, "an inject file")
     document, problems = load_yaml(text, filename)
     if problems:
         raise RunbookError(problems)
@@ -129,6 +126,8 @@ def _inject(item: Any, ids: set[str]) -> Inject:
     kind = kinds[0]
     body = item[kind.value]
     if kind is InjectKind.FAIL:
+        if not isinstance(body, str):
+            raise ValueError("fail: give the id of the step to fail, like fail: stop-app")
         if body not in ids:
             raise ValueError(f"fail: unknown step {body!r}")
         return Inject(at, kind, step=body)
@@ -139,6 +138,6 @@ def _inject(item: Any, ids: set[str]) -> Inject:
             raise ValueError("claim: {resource: name, by: person, for: 10m}")
         for_s = parse_duration(body["for"]) if "for" in body else None
         return Inject(at, kind, resource=str(body["resource"]), by=str(body.get("by", "drill")), for_s=for_s)
-    if not isinstance(body, dict) or body.get("step") not in ids or "by" not in body:
+    if not isinstance(body, dict) or not isinstance(body.get("step"), str) or body["step"] not in ids or "by" not in body:
         raise ValueError("slow: {step: known-step-id, by: 3m}")
     return Inject(at, kind, step=body["step"], slow_s=parse_duration(body["by"]))

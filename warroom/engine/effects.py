@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from warroom.engine.inputs import StopReason
 from warroom.engine.timers import Timer
+from warroom.runbook.templates import RenderedCommand
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,13 @@ class Spawn:
 
     step: str
     token: int
-    argv: tuple[str, ...]
+    command: RenderedCommand
 
 
 @dataclass(frozen=True)
 class SpawnUndo:
     step: str
-    argv: tuple[str, ...]
+    command: RenderedCommand
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Page:
     """An escalation's notify command: started and forgotten (its output is journaled)."""
 
     step: str
-    argv: tuple[str, ...]
+    command: RenderedCommand
 
 
 @dataclass(frozen=True)

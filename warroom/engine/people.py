@@ -15,7 +15,7 @@ from warroom.engine.waits import release_locks, set_waiting
 from warroom.journal.events import AUTO, EventType
 from warroom.journal.state import StepStatus, WaitReason
 from warroom.runbook.model import Step, StepKind
-from warroom.runbook.templates import render_command
+from warroom.runbook.templates import CommandRenderError, render_command
 
 
 def approvers_of(ld: Ledger, step: Step) -> list[str]:
@@ -33,8 +33,10 @@ def ask(ld: Ledger, step: Step) -> None:
     elif step.kind is StepKind.ESCALATE:
         ld.emit(ld.event(EventType.ESCALATION_RAISED, sid, to=step.escalate_to or "", reason=step.title or sid))
         if step.notify is not None and not ld.options.drill:
-            argv = render_command(step.notify, resolver(ld.state, ld.runbook))
-            ld.effects.append(Page(sid, tuple(argv)))
+            try:
+                ld.effects.append(Page(sid, render_command(step.notify, resolver(ld.state, ld.runbook))))
+            except CommandRenderError as exc:
+                ld.write_output(sid, "stderr", f"notify: cannot run the command: {exc}")
         set_waiting(ld, ld.state.steps[sid], WaitReason.PERSON, f"escalated to {step.escalate_to}")
     else:
         detail = render_text(ld.state, ld.runbook, step.instructions or "")

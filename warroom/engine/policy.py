@@ -20,7 +20,7 @@ from warroom.engine.waits import release_locks
 from warroom.journal.events import EventType
 from warroom.journal.state import RunResult, StepStatus
 from warroom.runbook.model import FailurePolicy, Step
-from warroom.runbook.templates import render_command
+from warroom.runbook.templates import CommandRenderError, render_command
 
 _NOT_OK = frozenset({StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED, StepStatus.UNDO_FAILED})
 _WOUND_DOWN = frozenset({StepStatus.PENDING, StepStatus.WAITING, StepStatus.BLOCKED, StepStatus.IN_DOUBT})
@@ -121,13 +121,17 @@ def next_undo(ld: Ledger) -> None:
     sid = st.undo_queue[0]
     step = ld.steps[sid]
     assert step.undo is not None
-    argv = render_command(step.undo, resolver(st, ld.runbook))
-    shown: str | list[str] = argv[2] if isinstance(step.undo, str) else argv
-    ld.emit(ld.event(EventType.UNDO_STARTED, sid, command=shown))
+    try:
+        command = render_command(step.undo, resolver(st, ld.runbook))
+    except CommandRenderError as exc:
+        ld.emit(ld.event(EventType.UNDO_STARTED, sid, command=step.undo if isinstance(step.undo, str) else list(step.undo)))
+        undo_done(ld, UndoDone(sid, False, f"cannot run the undo: {exc}"))
+        return
+    ld.emit(ld.event(EventType.UNDO_STARTED, sid, command=command.shown))
     if ld.options.drill:
         ld.arm(outcome(step, 0, ld.options.seed).duration_s / 2, Timer(TimerKind.UNDO, sid))
     else:
-        ld.effects.append(SpawnUndo(sid, tuple(argv)))
+        ld.effects.append(SpawnUndo(sid, command))
 
 
 def undo_done(ld: Ledger, done: UndoDone) -> None:

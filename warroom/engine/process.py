@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -39,8 +39,10 @@ class CommandNotStarted(Exception):
 class StepProcess:
     """One run of a command: `start`, then `wait` for its result; `stop` or `kill_now` end it."""
 
-    def __init__(self, argv: Sequence[str], on_output: Callable[[str, str], None]) -> None:
+    def __init__(self, argv: Sequence[str], on_output: Callable[[str, str], None],
+                 env: Mapping[str, str] | None = None) -> None:
         self.argv = list(argv)
+        self.env = {**os.environ, **env} if env else None  # values of the command's placeholders
         self.on_output = on_output
         self.popen: subprocess.Popen[bytes] | None = None
         self._stopped = False
@@ -54,7 +56,7 @@ class StepProcess:
         try:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True,
+                stderr=subprocess.PIPE, start_new_session=True, env=self.env,
             )
         except OSError as exc:
             raise CommandNotStarted(f"cannot start {self.argv[0]!r}: {exc.strerror}") from None

@@ -15,6 +15,7 @@ from warroom.engine.effects import Effect, Page, Spawn, SpawnUndo, Stop
 from warroom.engine.inputs import Done, Exited, StopReason, UndoDone
 from warroom.engine.process import CommandNotStarted, ProcessResult, StepProcess
 from warroom.journal.store import JournalWriter
+from warroom.runbook.templates import RenderedCommand
 
 PAGE_GRACE_S = 5.0
 """How long a run that has ended waits for a notify command still paging, before killing it."""
@@ -47,14 +48,14 @@ class Runner:
         return any(not task.done() for task in self.tasks)
 
     # processes ------------------------------------------------------------------------------
-    def _open(self, sid: str, argv: tuple[str, ...]) -> StepProcess:
+    def _open(self, sid: str, command: RenderedCommand) -> StepProcess:
         """Spawns a step's command, its undo or its page, its output streaming into the
         journal. CommandNotStarted when it cannot be spawned."""
 
         def on_output(stream: str, chunk: str) -> None:
             self.writer.append_output_chunk(sid, stream, chunk, ts=self.clock.wall(), mono=self.clock.now())
 
-        proc = StepProcess(list(argv), on_output)
+        proc = StepProcess(command.argv, on_output, env=command.env)
         proc.start()
         return proc
 
@@ -73,7 +74,7 @@ class Runner:
 
     def _spawn(self, effect: Spawn) -> None:
         try:
-            proc = self._open(effect.step, effect.argv)
+            proc = self._open(effect.step, effect.command)
         except CommandNotStarted as exc:
             self.reports.put_nowait(Done(effect.step, effect.token, False, 127, reason=str(exc)))
             return
@@ -88,7 +89,7 @@ class Runner:
 
     def _spawn_undo(self, effect: SpawnUndo) -> None:
         try:
-            proc = self._open(effect.step, effect.argv)
+            proc = self._open(effect.step, effect.command)
         except CommandNotStarted as exc:
             self.reports.put_nowait(UndoDone(effect.step, False, str(exc)))
             return
@@ -101,7 +102,7 @@ class Runner:
 
     def _page(self, effect: Page) -> None:
         try:
-            proc = self._open(effect.step, effect.argv)
+            proc = self._open(effect.step, effect.command)
         except CommandNotStarted as exc:
             self.writer.append_output(effect.step, "stderr", f"notify: {exc}", ts=self.clock.wall(), mono=self.clock.now())
             return

@@ -17,7 +17,7 @@ from warroom.engine.timers import Timer, TimerKind
 from warroom.journal.events import EventType
 from warroom.journal.state import RunResult, StepState, StepStatus, WaitReason
 from warroom.runbook.model import Phase, Step, StepKind
-from warroom.runbook.templates import render_command
+from warroom.runbook.templates import CommandRenderError, RenderedCommand, render_command
 
 _BAD_NEED = frozenset({StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.BLOCKED, StepStatus.UNDONE,
                        StepStatus.UNDO_FAILED})
@@ -168,24 +168,32 @@ def start_attempt(ld: Ledger, step: Step) -> None:
         ld.arm(step.wait_s or 0.0, Timer(TimerKind.WAIT, sid, token))
         return
     assert step.command is not None
-    argv = render_command(step.command, resolver(ld.state, ld.runbook))
-    shown: str | list[str] = argv[2] if isinstance(step.command, str) else argv
+    refusal = ""
+    try:
+        rendered: RenderedCommand | None = render_command(step.command, resolver(ld.state, ld.runbook))
+    except CommandRenderError as exc:
+        rendered, refusal = None, f"cannot run the command: {exc}"
+    shown = rendered.shown if rendered is not None else step.command if isinstance(step.command, str) else list(step.command)
     data: dict[str, object] = {"attempt": attempt, "command": shown}
     if ld.options.drill and s.armed_fail:
         data["drill_fail"] = True
     if ld.options.drill and s.armed_slow:
         data["slow_s"] = s.armed_slow
     ld.emit(ld.event(EventType.STEP_STARTED, sid, **data))
+    if rendered is None:
+        policy.fail_step(ld, step, refusal)
+        return
     if step.timeout_s is not None:
         ld.arm(step.timeout_s, Timer(TimerKind.TIMEOUT, sid, token))
-    launch(ld, step, token, argv)
+    launch(ld, step, token, rendered)
 
 
-def launch(ld: Ledger, step: Step, token: int, argv: list[str], *, since: float | None = None) -> None:
+def launch(ld: Ledger, step: Step, token: int, command: RenderedCommand | None, *, since: float | None = None) -> None:
     """The attempt's action: the command, or a drill's simulated result, due its duration
     after `since` (now, or when a resumed attempt began)."""
     if not ld.options.drill:
-        ld.effects.append(Spawn(step.id, token, tuple(argv)))
+        assert command is not None
+        ld.effects.append(Spawn(step.id, token, command))
         return
     s = ld.state.steps[step.id]
     start = ld.clock.now() if since is None else since

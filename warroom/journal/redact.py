@@ -3,24 +3,38 @@
 Redacting at the door means no later reader (export, the console, a replay, the WAL file
 itself) can leak a value, because the value was never written. Output arrives in chunks, so
 the streaming form holds back just enough text to catch a secret split across two chunks.
+
+A secret is matched in every form it can take on the way in, not only as typed: shell-quoted
+(a script or a tool echoing its argv), JSON-escaped (a step printing JSON, which a `json:`
+output then parses), and as a number (a digits-only secret captured by `json:` or given as
+`--var` to a numeric var arrives as an int, which no text pattern sees). Numbers are masked
+only where values live, under `vars` and `outputs` keys: elsewhere a number is the journal's
+own structure (an attempt, a duration, the embedded runbook's timeout or max_parallel), and
+masking it would break every later fold of the journal.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
+import shlex
 from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
+VALUE_KEYS = frozenset({"vars", "outputs"})  # mappings whose numbers may be a secret
 
 
 class Redactor:
     """Replaces every registered secret value with `***`, whole text or chunk by chunk."""
 
     def __init__(self, secret_values: Iterable[str] = ()) -> None:
-        values = sorted({v for v in secret_values if v}, key=len, reverse=True)
+        secrets = {v for v in secret_values if v}
+        values = sorted({form for v in secrets for form in _forms(v)}, key=len, reverse=True)
         self._values = values
         self._pattern = re.compile("|".join(map(re.escape, values))) if values else None
+        self._numbers = frozenset(n for v in secrets for n in _numbers(v))
         self._keep = max((len(v) for v in values), default=1) - 1
         self._pending = ""
 
@@ -28,6 +42,7 @@ class Redactor:
         """A fresh streaming redactor for another stream, sharing the compiled pattern."""
         twin = Redactor.__new__(Redactor)
         twin._values, twin._pattern, twin._keep = self._values, self._pattern, self._keep
+        twin._numbers = self._numbers
         twin._pending = ""
         return twin
 
@@ -40,16 +55,21 @@ class Redactor:
             return text
         return self._pattern.sub(MASK, text)
 
-    def redact_value(self, value: Any) -> Any:
-        """Redacts strings anywhere inside a JSON-like value (dict keys included)."""
+    def redact_value(self, value: Any, *, numbers: bool = False) -> Any:
+        """Redacts strings anywhere inside a JSON-like value (dict keys included), and
+        numbers equal to a numeric secret inside `vars` and `outputs` (or all of `value`
+        when `numbers`)."""
         if self._pattern is None:
             return value
         if isinstance(value, str):
             return self._pattern.sub(MASK, value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return MASK if numbers and value in self._numbers else value
         if isinstance(value, dict):
-            return {self.redact_value(k): self.redact_value(v) for k, v in value.items()}
+            return {self.redact_value(k): self.redact_value(v, numbers=numbers or k in VALUE_KEYS)
+                    for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self.redact_value(v) for v in value]
+            return [self.redact_value(v, numbers=numbers) for v in value]
         return value
 
     def feed(self, chunk: str) -> str:
@@ -76,3 +96,32 @@ class Redactor:
         """Everything still held back, redacted: call it when the stream ends."""
         text, self._pending = self._pending, ""
         return self.redact(text)
+
+
+def _forms(secret: str) -> set[str]:
+    """The texts a secret can be journaled as: raw, shell-quoted (both usual spellings of an
+    embedded `'`) and JSON-escaped (with and without non-ASCII escaped)."""
+    return {
+        secret,
+        shlex.quote(secret),
+        secret.replace("'", "'\\''"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    } - {""}
+
+
+def _numbers(secret: str) -> set[int | float]:
+    """The numbers a digits-only (or decimal) secret becomes when it is parsed as one."""
+    text = secret.strip()
+    found: set[int | float] = set()
+    try:
+        found.add(int(text))
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return found
+    if math.isfinite(number):
+        found.add(number)
+    return found

@@ -26,6 +26,10 @@ class Problem:
         return f"{self.location}: {self.message}"
 
 
+class VarError(ValueError):
+    """A malformed `--var` (no `=`, no name, not UTF-8): the command line's usage error."""
+
+
 class RunbookError(Exception):
     """Raised when a runbook cannot be used; carries every problem found, in file order."""
 

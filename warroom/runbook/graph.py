@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from warroom.runbook.model import Runbook
 
 if TYPE_CHECKING:
-    import networkx as nx
+    import networkx as nx  # type: ignore[import-untyped]
 
 _CYCLES_PER_KNOT = 10  # a tangle of needs can hold exponentially many cycles; name a few
 
@@ -61,7 +61,11 @@ def structure(runbook: Runbook) -> Structure:
     if hit is not None and hit[0]() is runbook:
         return hit[1]
     built = _build(runbook)
-    _CACHE[key] = (weakref.ref(runbook, lambda _ref, key=key: _CACHE.pop(key, None)), built)
+
+    def forget(_ref: weakref.ref[Runbook], key: int = key) -> None:
+        _CACHE.pop(key, None)
+
+    _CACHE[key] = (weakref.ref(runbook, forget), built)
     return built
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from warroom.runbook import graph, spec
 from warroom.runbook.durations import parse_duration
-from warroom.runbook.errors import Location, Problem, RunbookError
+from warroom.runbook.errors import Location, Problem, RunbookError, VarError
 from warroom.runbook.expressions import ExpressionError, parse_expression
 from warroom.runbook.model import (
     Branch,
@@ -33,10 +33,10 @@ from warroom.runbook.model import (
     StepKind,
     Thread,
 )
-from warroom.runbook.templates import TemplateError, parse_template
-from warroom.runbook.yaml_source import LocDict, LocList, load_yaml
+from warroom.runbook.templates import TemplateError, command_problems, parse_template
+from warroom.runbook.yaml_source import LocDict, LocList, load_yaml, read_text
 
-MAX_FILE_BYTES = 8 * 1024 * 1024
+_COMMAND_KEYS = ("run", "check", "undo", "notify")
 STEP_FIELDS = ("status", "exit_code", "duration", "attempts", "outputs")
 _KIND_ONLY = {
     "until": StepKind.CHECK,
@@ -49,14 +49,18 @@ _KIND_ONLY = {
 
 
 def parse_var_pairs(pairs: Iterable[str]) -> dict[str, str]:
-    """`--var name=value` pairs; a malformed one is a usage error."""
-    from warroom.errors import UsageError
-
+    """`--var name=value` pairs; VarError for a malformed one, or one that is not UTF-8 (the
+    shell passes bytes, which Python keeps as lone surrogates no journal can store)."""
     result: dict[str, str] = {}
     for pair in pairs:
+        try:
+            pair.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = pair.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise VarError(f"--var {shown!r}: not UTF-8 text") from None
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise UsageError(f"--var {pair!r}: write --var name=value")
+            raise VarError(f"--var {pair!r}: write --var name=value")
         result[name.strip()] = value
     return result
 
@@ -68,22 +72,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 
 def load_runbook(path: str | Path, overrides: Mapping[str, str] | None = None) -> Runbook:
     """The runbook at `path` with `--var` overrides applied; RunbookError lists every problem."""
-    filename = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise RunbookError([Problem(Location(filename, 0, 0), "no such file")]) from None
-    except IsADirectoryError:
-        raise RunbookError([Problem(Location(filename, 0, 0), "is a directory, not a runbook file")]) from None
-    except OSError as exc:
-        raise RunbookError([Problem(Location(filename, 0, 0), f"cannot read: {exc.strerror}")]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise RunbookError([Problem(Location(filename, 0, 0), f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB: not a runbook")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RunbookError([Problem(Location(filename, 1, 1), f"not UTF-8 text (byte {exc.start})")]) from None
-    return load_text(text, filename, overrides)
+    return load_text(read_text(path, "a runbook file"), str(path), overrides)
 
 
 def load_text(text: str, filename: str, overrides: Mapping[str, str] | None = None) -> Runbook:
@@ -99,18 +88,17 @@ def load_text(text: str, filename: str, overrides: Mapping[str, str] | None = No
     return runbook
 
 
-def validate_file(path: str | Path) -> list[Problem]:
+def _parses(text: str) -> bool:
     try:
-        load_runbook(path)
-    except RunbookError as exc:
-        return exc.problems
-    return []
+        parse_template(text)
+    except TemplateError:
+        return False
+    return True
 
 
 def _where(container: LocDict | LocList, key: Any) -> Location:
-    if isinstance(container, LocDict):
-        return container.value_locs.get(key, container.loc)
-    return container.item_locs[key]
+    found: Location = container.value_locs.get(key, container.loc) if isinstance(container, LocDict) else container.item_locs[key]
+    return found
 
 
 class _Builder:
@@ -538,6 +526,10 @@ class _Builder:
                 if message:
                     offset = max(text.find(".".join(ref[:2])), 0)
                     self.problem(self.value_location(container, item_key, offset, text), message)
+        if key in _COMMAND_KEYS and len(pieces) == len([t for t in pieces if _parses(t[2])]):
+            for unsafe in command_problems(value if isinstance(value, str) else tuple(t[2] for t in pieces)):
+                container, item_key, text = pieces[unsafe.item or 0]
+                self.problem(self.value_location(container, item_key, unsafe.offset, text), unsafe.reason)
 
     @staticmethod
     def reference_problem(runbook: Runbook, ref: tuple[str, ...], upstream: Callable[[], set[str]], step_id: str) -> str | None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from warroom.runbook.durations import MAX_SECONDS
+
 
 class StepKind(str, Enum):
     RUN = "run"
@@ -86,8 +88,14 @@ class Retries:
     backoff: float = 1.0
 
     def delay_before(self, attempt: int) -> float:
-        """Delay before attempt number `attempt` (2 is the first retry)."""
-        return self.delay_s * (self.backoff ** max(0, attempt - 2))
+        """Delay before attempt number `attempt` (2 is the first retry), at most 30 days
+        however many retries the backoff has grown over."""
+        if self.delay_s == 0:
+            return 0.0
+        try:
+            return min(self.delay_s * (self.backoff ** max(0, attempt - 2)), MAX_SECONDS)
+        except OverflowError:
+            return MAX_SECONDS
 
 
 @dataclass(frozen=True)
@@ -215,17 +223,6 @@ class Runbook:
         phase_id = self.step(step_id).phase
         return next((p for p in self.phases if p.id == phase_id), None)
 
-    def mode_of(self, step_id: str) -> Mode:
-        phase = self.phase_of(step_id)
-        return phase.mode if phase else self.mode
-
-    def branch_parent(self, step_id: str) -> str | None:
-        """The decide step whose branch names this step, if any."""
-        for s in self.steps:
-            if s.kind is StepKind.DECIDE and any(step_id in b.then for b in s.branches):
-                return s.id
-        return None
-
     def needs_of(self, step_id: str) -> tuple[str, ...]:
         """Effective needs within the step's scope: written needs, the previous step in file
         order when the scope is linear, and the decide step that names it in a branch.
@@ -267,7 +264,7 @@ class Runbook:
     def to_dict(self) -> dict[str, Any]:
         """The normalized, JSON-ready form the journal embeds. Where the file sits and on
         which lines are not part of it: moving a file or adding a comment changes nothing."""
-        data = _to_jsonable(self)
+        data: dict[str, Any] = _to_jsonable(self)
         del data["source"]
         for step in data["steps"]:
             del step["line"]

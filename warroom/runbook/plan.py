@@ -185,7 +185,7 @@ def _simulate(
         now = events[0][0]
         released: dict[str, None] = {}
         finished: list[int] = []
-        while events and events[0][0] == now:
+        while events and (not finished or events[0][0] == now):  # always one: time moves on
             _, node = heapq.heappop(events)
             running -= 1
             end[graph.ids[node]] = now

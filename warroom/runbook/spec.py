@@ -6,6 +6,7 @@ Schema, so the validator and the editors' completion can never disagree.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,6 @@ from warroom.runbook.durations import DurationError, parse_duration
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_ID = re.compile(ID_PATTERN)
-_ENV = re.compile(ENV_NAME_PATTERN)
 _DURATION_SCHEMA = {
     "oneOf": [
         {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?(ms|s|m|h|d)\s*)+$"},
@@ -98,6 +97,8 @@ class Number(Type):
     def problem(self, value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected a number, got {_type_name(value)}"
+        if not math.isfinite(value):
+            return f"expected a finite number, got {value}"
         if self.minimum is not None and value < self.minimum:
             return f"expected a number of at least {self.minimum:g}, got {value}"
         if self.maximum is not None and value > self.maximum:
@@ -385,14 +386,6 @@ RUNBOOK = Obj(
         "phases": (ListOf(PHASE, "a list of phases"), "hybrid runbooks: phases run one after another"),
     },
 )
-
-
-def is_id(value: str) -> bool:
-    return bool(_ID.match(value))
-
-
-def is_env_name(value: str) -> bool:
-    return bool(_ENV.match(value))
 
 
 def json_schema() -> dict[str, Any]:

@@ -9,22 +9,27 @@ duplicate keys are reported, and only the standard safe tags are ever constructe
 from __future__ import annotations
 
 import datetime
+import os
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from warroom.runbook.errors import Location, Problem
+from warroom.runbook.errors import Location, Problem, RunbookError
 
 MAX_DEPTH = 64
 MAX_NODES = 200_000
+MAX_FILE_BYTES = 8 * 1024 * 1024
 _SAFE_TAG_PREFIX = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {"str", "int", "float", "bool", "null", "timestamp", "binary"}
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels: not a runbook this tool will read"
 
 
-class LocDict(dict):
+class LocDict(dict[Any, Any]):
     """A mapping that remembers where each key and value was written."""
 
     loc: Location
@@ -32,7 +37,7 @@ class LocDict(dict):
     value_locs: dict[Any, Location]
 
 
-class LocList(list):
+class LocList(list[Any]):
     """A sequence that remembers where each item was written."""
 
     loc: Location
@@ -51,6 +56,41 @@ class _Frame:
 
 class YamlTooComplex(Exception):
     """Raised to stop reading a document that nests too deep or expands too far."""
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """The UTF-8 text of a regular file of at most MAX_FILE_BYTES; RunbookError otherwise.
+
+    Opened without blocking and checked before reading, so a FIFO, a device (`/dev/zero`)
+    or a directory is refused at once instead of hanging or reading for ever."""
+    filename = str(path)
+
+    def refuse(message: str, line: int = 0) -> RunbookError:
+        return RunbookError([Problem(Location(filename, line, 1 if line else 0), message)])
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise refuse("no such file") from None
+    except OSError as exc:
+        raise refuse(f"cannot read: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise refuse(f"is a directory, not {what}")
+        raise refuse(f"not a regular file (a pipe or a device), not {what}")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise refuse(f"cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB: not {what}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"not UTF-8 text (byte {exc.start})", 1) from None
 
 
 def load_yaml(text: str, filename: str) -> tuple[Any, list[Problem]]:
@@ -85,6 +125,7 @@ def load_yaml(text: str, filename: str) -> tuple[Any, list[Problem]]:
             frame.pending_key, frame.pending_key_loc, frame.has_key = value, where, True
             return
         key, key_loc = frame.pending_key, frame.pending_key_loc
+        assert key_loc is not None  # set with the key
         frame.has_key = False
         if key in container:
             first = container.key_locs[key]
@@ -97,7 +138,7 @@ def load_yaml(text: str, filename: str) -> tuple[Any, list[Problem]]:
     def scalar(event: yaml.ScalarEvent, where: Location) -> Any:
         tag = event.tag
         if tag in (None, "!"):
-            tag = resolver_loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            tag = resolver_loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
         elif tag.startswith("!!"):
             tag = _SAFE_TAG_PREFIX + tag[2:]
         if not tag.startswith(_SAFE_TAG_PREFIX) or tag[len(_SAFE_TAG_PREFIX):] not in _SCALAR_TAGS:
@@ -122,9 +163,7 @@ def load_yaml(text: str, filename: str) -> tuple[Any, list[Problem]]:
                 if event.tag not in (None, "!", _SAFE_TAG_PREFIX + "map", _SAFE_TAG_PREFIX + "seq"):
                     problems.append(Problem(where, f"tag {event.tag} is not allowed in a runbook"))
                 if len(stack) >= MAX_DEPTH:
-                    raise YamlTooComplex(
-                        f"nesting deeper than {MAX_DEPTH} levels: not a runbook this tool will read"
-                    )
+                    raise YamlTooComplex(_TOO_DEEP)
                 container: LocDict | LocList
                 if isinstance(event, yaml.MappingStartEvent):
                     container = LocDict()
@@ -167,6 +206,8 @@ def load_yaml(text: str, filename: str) -> tuple[Any, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         where = loc(mark) if mark else Location(filename, 1, 1)
         message = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in message:  # libyaml 0.2.5+ scans ahead and stops at 1000 levels
+            return None, problems + [Problem(where, _TOO_DEEP)]
         return None, problems + [Problem(where, f"YAML syntax error: {message}")]
     except yaml.YAMLError as exc:
         return None, problems + [Problem(Location(filename, 1, 1), f"YAML error: {exc}")]
