@@ -15,7 +15,7 @@ from warroom.journal.analysis import compare, render_runbook_summary, runbook_su
 from warroom.journal.errors import JournalError
 from warroom.journal.export import FORMATS, csv_lines, iso, jsonl_lines, markdown, write_file
 from warroom.journal.report import render_report, report
-from warroom.journal.store import JournalReader
+from warroom.journal.reader import JournalReader
 from warroom.runbook.durations import format_duration
 
 __all__ = ["JournalError", "cmd_export", "cmd_list", "cmd_report", "cmd_verify"]
