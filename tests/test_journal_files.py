@@ -217,7 +217,7 @@ def read_only_dir(tmp_path):
     try:
         yield mount
     finally:
-        subprocess.run(["umount", str(mount)], capture_output=True)
+        subprocess.run(["umount", "--lazy", str(mount)], capture_output=True)
 
 
 async def test_a_journal_on_read_only_media(read_only_dir, capsys):

@@ -16,6 +16,7 @@ from warroom.engine.commands import Action, OperatorCommand, Refused, check, con
 from warroom.engine.drill import Inject, load_injects
 from warroom.engine.scheduler import Engine, Outcome, RunOptions
 from warroom.journal.errors import JournalError
+from warroom.journal.cli_handlers import warn_if_behind
 from warroom.journal.events import Event
 from warroom.journal.reducer import Reducer
 from warroom.journal.state import IncidentState, RunResult
@@ -186,6 +187,7 @@ def _journaled_speed(started: dict[str, Any]) -> float | None:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     with JournalReader(args.journal) as reader:
+        warn_if_behind(reader)
         info = reader.resolve(args.incident)
         state = fold(reader, info.id)
         first = next(reader.events(info.id), None)

@@ -126,7 +126,7 @@ def markdown(state: IncidentState, events: Iterable[Event], chain: ChainReport) 
     out += ["", "## Verification", "",
             f"- Events: {chain.events}; hash chain {verdict}",
             f"- Last hash: `{chain.head}`",
-            f"- Check it: `warroom verify {state.incident}`", ""]
+            f"- Check it: `warroom verify {state.incident} --expect {chain.head}`", ""]
     return "\n".join(out)
 
 

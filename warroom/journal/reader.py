@@ -140,8 +140,8 @@ class JournalReader:
         reports = [self.verify(info.id, expect=expect) for info in self.incidents()]
         orphans = self._all("SELECT incident, min(seq) FROM events WHERE incident NOT IN "
                             "(SELECT id FROM incidents) GROUP BY incident ORDER BY 2")
-        reports += [ChainReport(str(inc), 0, GENESIS, seq, "row of an unknown incident")
-                    for inc, seq in orphans]
+        reports += [ChainReport(str(inc), 0, GENESIS, seq, "a row of an incident the index "
+                                "does not know") for inc, seq in orphans]
         return reports
 
     def integrity(self) -> list[str]:
