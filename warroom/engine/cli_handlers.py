@@ -16,6 +16,7 @@ from warroom.engine.commands import Action, OperatorCommand, Refused, check, con
 from warroom.engine.drill import Inject, load_injects
 from warroom.engine.scheduler import Engine, Outcome, RunOptions
 from warroom.journal.errors import JournalError
+from warroom.journal.anchors import head_line
 from warroom.journal.cli_handlers import warn_if_behind
 from warroom.journal.events import Event
 from warroom.journal.reducer import Reducer
@@ -147,6 +148,7 @@ async def _headless_run(journal: str, runbook: Runbook, options: RunOptions) -> 
         outcome = await engine.run()
     finally:
         await writer.close()
+    _say(head_line(engine.state.incident, writer.head()))
     return _exit_code(outcome, engine.state, received)
 
 
@@ -226,6 +228,7 @@ async def _headless_resume(journal: str, incident: str, state: IncidentState, op
         outcome = await engine.run()
     finally:
         await writer.close()
+    _say(head_line(engine.state.incident, writer.head()))
     return _exit_code(outcome, engine.state, received)
 
 
