@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from warroom.journal.analysis import compare, render_runbook_summary, runbook_summary
 from warroom.journal.errors import JournalError
@@ -50,7 +51,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """Incidents in the journal: id, runbook, started, duration, result."""
     with JournalReader(args.journal) as reader:
         warn_if_behind(reader)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for info in reader.incidents():
             state = reader.state(info.id)
             rows.append({"incident": info.id, "runbook": info.runbook,

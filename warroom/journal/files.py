@@ -176,7 +176,3 @@ def reader_check(path: Path) -> os.stat_result:
         raise JournalError(f"{path}: not a journal file")
     return info
 
-
-def writable_dir(path: Path) -> bool:
-    """Whether SQLite could create the -shm a WAL reader needs beside `path`."""
-    return os.access(path.parent if str(path.parent) else Path("."), os.W_OK)

@@ -17,9 +17,9 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -40,6 +40,7 @@ __all__ = ["JournalReader", "JournalWriter", "incident_id"]
 """JournalReader lives in reader.py; it is named here too because callers import it beside
 the writer."""
 
+T = TypeVar("T")
 _INSERT = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -99,7 +100,7 @@ class JournalWriter:
             lock.release()
             raise
         try:
-            next_seq = await conn._execute(_prepare, conn._conn, db)
+            next_seq = await _on_thread(conn, _prepare, db)
         except BaseException:
             await conn.close()
             lock.release()
@@ -349,7 +350,7 @@ class JournalWriter:
                 head[0], head[1], head[2] = row[0], row[9], head[2] + 1
         # One hop to aiosqlite's connection thread per commit: the whole transaction runs
         # there, so a durable event costs one fsync and one thread round trip, not four.
-        await self._conn._execute(_commit_rows, self._conn._conn, rows, incidents, [
+        await _on_thread(self._conn, _commit_rows, rows, incidents, [
             (seq, digest, n, inc) for inc, (seq, digest, n) in heads.items()])
         self._committed.update((inc, (seq, digest)) for inc, (seq, digest, _) in heads.items())
 
@@ -396,6 +397,12 @@ class JournalWriter:
                 await self._conn.close()
             finally:
                 self._lock.release()
+
+
+async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(sqlite3 connection, *args)` run on aiosqlite's connection thread, in one hop."""
+    execute: Callable[..., Awaitable[T]] = getattr(conn, "_execute")
+    return await execute(fn, conn._conn, *args)
 
 
 def _prepare(conn: sqlite3.Connection, db: Path) -> int:
