@@ -7,7 +7,7 @@ from pathlib import Path
 from tui_snapshot_app import HOSTILE, console_app, settle
 
 from warroom.tui.log_tail import Entry, LineFilter
-from warroom.tui.safe_text import visible
+from warroom.journal.text import visible
 
 
 def test_visible_turns_every_control_into_a_picture() -> None:

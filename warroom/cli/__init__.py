@@ -187,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (never follows a symlink) instead of stdout")
     _add_journal(p)
 
-    p = command("verify", "prove an incident's journal was not altered (exit 1 names the first bad row)", _journal_handler("verify"))
+    p = command("verify", "prove the journal was not altered: the file, every incident (or the one named) and its index (exit 1 names each first bad row)", _journal_handler("verify"))
     _add_incident(p, positional=True)
+    p.add_argument("--expect", metavar="HASH", help="fail unless this pinned head hash is in the chain")
     _add_journal(p)
 
     p = command("report", "timings, critical path, idle time, what parallelism would have saved, and the review", _journal_handler("report"))

@@ -13,6 +13,7 @@ from warroom.cli.run_commands import journal_flag
 from warroom.engine.clock import parse_speed
 from warroom.engine.outcome import ExitCode
 from warroom.engine.session import LiveSession, NothingToResume
+from warroom.journal.anchors import head_line
 from warroom.tui.app import WarroomApp
 from warroom.tui.session import ConsoleSession, ReplaySession
 
@@ -23,6 +24,8 @@ def _run(session: ConsoleSession) -> int:
     if app.fatal is not None:
         say(str(app.fatal))
         return ExitCode.OK if isinstance(app.fatal, NothingToResume) else ExitCode.FAILED
+    if isinstance(session, LiveSession) and session.head:
+        say(head_line(app.incident, session.head))
     if code is None or code == ExitCode.INTERRUPTED or code > 128:
         if isinstance(session, LiveSession) and app.incident:
             say(f"interrupted; carry on with: warroom resume {app.incident}{journal_flag(session.journal)}")

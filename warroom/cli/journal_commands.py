@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from warroom.cli.output import say
 from warroom.engine.outcome import ExitCode
@@ -17,10 +18,11 @@ from warroom.journal.analysis import compare, render_runbook_summary, runbook_su
 from warroom.journal.errors import JournalError
 from warroom.journal.export import FORMATS, csv_lines, iso, jsonl_lines, markdown, write_file
 from warroom.journal.report import render_report, report
-from warroom.journal.store import JournalReader
+from warroom.journal.reader import JournalReader
+from warroom.journal.verify import verify_journal
 from warroom.runbook.durations import format_duration
 
-__all__ = ["JournalError", "cmd_export", "cmd_list", "cmd_report", "cmd_verify"]
+__all__ = ["JournalError", "cmd_export", "cmd_list", "cmd_report", "cmd_verify", "warn_if_behind"]
 
 
 def _guarded(body: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -36,6 +38,12 @@ def _guarded(body: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     return run
 
 
+def warn_if_behind(reader: JournalReader) -> None:
+    """Warns on stderr when the journal holds less than `<db>.head` recorded (list, resume)."""
+    for warning in reader.anchor_warnings():
+        say(f"warning: {warning}")
+
+
 def _incident(args: argparse.Namespace) -> str | None:
     return getattr(args, "incident", None)
 
@@ -44,7 +52,8 @@ def _incident(args: argparse.Namespace) -> str | None:
 def cmd_list(args: argparse.Namespace) -> int:
     """Incidents in the journal: id, runbook, started, duration, result."""
     with JournalReader(args.journal) as reader:
-        rows = []
+        warn_if_behind(reader)
+        rows: list[dict[str, Any]] = []
         for info in reader.incidents():
             state = reader.state(info.id)
             rows.append({"incident": info.id, "runbook": info.runbook,
@@ -94,15 +103,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 @_guarded
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Recomputes the hash chain; exit 1 naming the first bad seq if anything was altered."""
+    """Checks the file, then every incident's chain against the index (only the one named,
+    when named); exit 1 naming each first bad row. --expect HASH: the pinned head must be in
+    the chain."""
     with JournalReader(args.journal) as reader:
-        chain = reader.verify(_incident(args))
-    if not chain.sound:
-        raise JournalError(f"incident {chain.incident}: journal altered at seq "
-                           f"{chain.bad_seq}: {chain.problem}")
-    print(f"incident {chain.incident}: {chain.events} events, hash chain sound, "
-          f"last hash {chain.head}")
-    return 0
+        sound, problems = verify_journal(reader, _incident(args), getattr(args, "expect", None))
+    for line in sound:
+        print(line)
+    for problem in problems:
+        print(f"warroom: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 @_guarded

@@ -25,6 +25,7 @@ from warroom.engine.outcome import ExitCode, Outcome, exit_code
 from warroom.engine.session import (
     LiveSession, NothingToResume, make_clock, opening_state, resume_options, secret_values,
 )
+from warroom.journal.anchors import head_line
 from warroom.journal.errors import JournalError
 from warroom.journal.reducer import Reducer
 from warroom.journal.state import IncidentState
@@ -56,7 +57,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    state = opening_state(args.journal, args.incident)
+    state, warnings = opening_state(args.journal, args.incident)
+    for warning in warnings:
+        say(f"warning: {warning}")
     assert state.runbook is not None
     options = resume_options(state, args.actor, auto=args.auto, headless=args.headless)
     session = LiveSession(args.journal, state.runbook, options, secret_values(state.runbook), resume=state.incident)
@@ -93,6 +96,7 @@ async def _headless(session: LiveSession) -> int:
     finally:
         await session.close()
     state = session.state
+    say(head_line(state.incident, session.head))
     report_end(outcome, state, session.journal)
     return exit_code(outcome, state.result, received[0] if received else None)
 

@@ -67,7 +67,7 @@ class StepProcess:
         assert self.popen.stdout is not None and self.popen.stderr is not None
         for name, pipe in (("stdout", self.popen.stdout), ("stderr", self.popen.stderr)):
             os.set_blocking(pipe.fileno(), False)
-            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            decoder = codecs.getincrementaldecoder("utf-8")("backslashreplace")  # non-UTF-8 bytes kept as \xNN
             loop.add_reader(pipe.fileno(), self._read, pipe, name, decoder)
         self._watch_exit()
 

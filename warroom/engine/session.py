@@ -66,16 +66,18 @@ def resume_options(state: IncidentState, actor: str, *, auto: bool, headless: bo
     )
 
 
-def opening_state(journal: str, incident: str | None) -> IncidentState:
+def opening_state(journal: str, incident: str | None) -> tuple[IncidentState, list[str]]:
     """The incident as its first event describes it (runbook, drill, speed): enough to build
-    a console before the session takes the lock and folds the whole journal."""
+    a console before the session takes the lock and folds the whole journal; and the
+    warnings of the anchors kept beside the journal (it holds less than they recorded)."""
     with JournalReader(journal) as reader:
+        warnings = reader.anchor_warnings()
         info = reader.resolve(incident)
         reducer = Reducer()
         first = next(reader.events(info.id), None)
     if first is None or first.type != "run.started":
         raise JournalError(f"{info.id} has no run.started event")
-    return reducer.apply(first)
+    return reducer.apply(first), warnings
 
 
 def runbook_change_note(state: IncidentState) -> dict[str, Any]:
@@ -117,6 +119,7 @@ class LiveSession:
     engine: Engine | None = None
     writer: JournalWriter | None = None
     note: dict[str, Any] = field(default_factory=dict)  # how the runbook file changed, on resume
+    head: str = ""  # the incident's head hash once closed, to be pinned outside the machine
     live = True
 
     @property
@@ -185,4 +188,6 @@ class LiveSession:
             self.engine.kill_children()  # the session went first: no step process outlives it
         if self.writer is not None:
             writer, self.writer = self.writer, None
+            if writer.incident is not None:
+                self.head = writer.head()
             await writer.close()

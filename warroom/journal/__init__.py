@@ -6,7 +6,8 @@ from warroom.journal.errors import JournalError, JournalLocked
 from warroom.journal.events import Event, EventType, NewEvent
 from warroom.journal.reducer import Reducer, reduce
 from warroom.journal.state import IncidentState, RunResult, StepState, StepStatus
-from warroom.journal.store import JournalReader, JournalWriter
+from warroom.journal.reader import JournalReader
+from warroom.journal.store import JournalWriter
 
 __all__ = [
     "Event", "EventType", "IncidentState", "JournalError", "JournalLocked", "JournalReader",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 from warroom.journal.state import IncidentState, RunResult, StepStatus
@@ -31,7 +31,7 @@ def relaxed(runbook: Runbook) -> Runbook:
 
 def waits(state: IncidentState) -> dict[str, float]:
     """Seconds steps spent waiting, by what on: lock, claim, person, slot, retry."""
-    totals: Counter[str] = Counter()
+    totals: defaultdict[str, float] = defaultdict(float)
     for s in state.steps.values():
         for kind, seconds in s.waits.items():
             totals[kind] += seconds
@@ -46,7 +46,7 @@ def parallel_candidates(state: IncidentState, limit: int = 8) -> list[dict[str, 
     steps = state.steps
     phase_end: dict[str, float] = {}
     for phase in runbook.phases:
-        ends = [steps[sid].ended_at for sid in phase.step_ids if steps[sid].ended_at is not None]
+        ends = [end for sid in phase.step_ids if (end := steps[sid].ended_at) is not None]
         phase_end[phase.id] = max(ends, default=0.0)
     found: list[dict[str, Any]] = []
     for step in runbook.steps:
@@ -227,7 +227,7 @@ def runbook_summary(runbook_id: str, states: list[IncidentState]) -> dict[str, A
     finished = [s for s in states if s.duration_s is not None and s.result is not RunResult.RUNNING]
     mttrs = sorted(s.duration_s or 0.0 for s in finished)
     failures: Counter[str] = Counter()
-    lock_waits: Counter[str] = Counter()
+    lock_waits: defaultdict[str, float] = defaultdict(float)
     for st in states:
         for sid, s in st.steps.items():
             if s.status in _FAILED or s.attempts > 1:
@@ -242,7 +242,7 @@ def runbook_summary(runbook_id: str, states: list[IncidentState]) -> dict[str, A
         "mttr_median_s": statistics.median(mttrs) if mttrs else None,
         "mttr_p90_s": _percentile(mttrs, 90) if mttrs else None,
         "steps_failing_most": [{"step": k, "incidents": v} for k, v in failures.most_common(5)],
-        "locks_waited_most": [{"lock": k, "waited_s": round(v, 3)} for k, v in lock_waits.most_common(5)],
+        "locks_waited_most": [{"lock": k, "waited_s": round(v, 3)} for k, v in sorted(lock_waits.items(), key=lambda kv: -kv[1])[:5]],
     }
 
 

@@ -63,7 +63,8 @@ class EventType(str, Enum):
 DATA_FIELDS: dict[EventType, str] = {
     EventType.RUN_STARTED: "runbook (normalized Runbook.to_dict()), runbook_sha256, vars "
     "(redacted), drill (bool), seed, speed, auto (bool), source (runbook path), starter, "
-    "injects (a drill's --inject file: kind, at_s, step, ...; resume fires those not yet fired)",
+    "injects (a drill's --inject file: kind, at_s, step, ...; resume fires those not yet fired), "
+    "chain and key_id (only when keyed: hmac-sha256 and a name of the key, never the key)",
     EventType.RUN_FINISHED: "result (succeeded|failed|rolled_back|aborted|waiting)",
     EventType.RUN_INTERRUPTED: "signal (e.g. SIGINT, SIGTERM)",
     EventType.RUN_RESUMED: "runbook_changed (bool), diff (summary of what changed in the file)",
@@ -74,7 +75,9 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.STEP_WAITING: "on (needs|lock|claim|person|retry), detail, holders (list)",
     EventType.STEP_STARTED: "attempt (1-based), command (rendered, redacted), pid (optional), "
     "drill_fail (bool) and slow_s (a drill attempt started under an armed inject)",
-    EventType.STEP_OUTPUT: "stream (stdout|stderr), text (one line, redacted)",
+    EventType.STEP_OUTPUT: "stream (stdout|stderr), text (one line, redacted, at most 64 KiB; "
+    "bytes that are not UTF-8 as \\\\xNN), more (true when the next output row of the same step "
+    "and stream continues this line)",
     EventType.STEP_SUCCEEDED: "attempt, exit_code, duration_s, outputs (name -> value)",
     EventType.STEP_FAILED: "attempt, exit_code, reason",
     EventType.STEP_TIMED_OUT: "attempt, timeout_s",

@@ -22,6 +22,7 @@ from warroom.journal.errors import JournalError
 from warroom.journal.events import Event
 from warroom.journal.report import report
 from warroom.journal.state import IncidentState
+from warroom.journal.text import spreadsheet_safe, visible
 from warroom.journal.timeline import what
 from warroom.runbook.durations import format_duration
 from warroom.runbook.model import canonical_json
@@ -44,12 +45,15 @@ def jsonl_lines(events: Iterable[Event]) -> Iterator[str]:
 
 
 def csv_lines(events: Iterable[Event]) -> Iterator[str]:
+    """One row per event; text cells a spreadsheet would run as a formula start with `'`
+    (numbers, JSON data and hashes cannot start like one)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for event in events:
-        writer.writerow((event.seq, event.incident, iso(event.ts), repr(event.ts),
-                         repr(event.mono), event.actor, event.type, event.step or "",
+        writer.writerow((event.seq, spreadsheet_safe(event.incident), iso(event.ts),
+                         repr(event.ts), repr(event.mono), spreadsheet_safe(event.actor),
+                         spreadsheet_safe(event.type), spreadsheet_safe(event.step or ""),
                          canonical_json(event.data), event.prev_hash, event.hash))
         yield buffer.getvalue()
         buffer.seek(0)
@@ -58,10 +62,9 @@ def csv_lines(events: Iterable[Event]) -> Iterator[str]:
 
 
 def _cell(value: Any) -> str:
-    """Plain text in a Markdown table cell: no pipes, no line breaks, no HTML."""
-    text = value if isinstance(value, str) else canonical_json(value)
-    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
-            .replace("\r", " ").replace("\n", " "))
+    """Plain text in a Markdown table cell: no pipes, no line breaks, no HTML, no controls."""
+    text = visible(value if isinstance(value, str) else canonical_json(value))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
 
 
 def markdown(state: IncidentState, events: Iterable[Event], chain: ChainReport) -> str:
@@ -126,7 +129,7 @@ def markdown(state: IncidentState, events: Iterable[Event], chain: ChainReport) 
     out += ["", "## Verification", "",
             f"- Events: {chain.events}; hash chain {verdict}",
             f"- Last hash: `{chain.head}`",
-            f"- Check it: `warroom verify {state.incident}`", ""]
+            f"- Check it: `warroom verify {state.incident} --expect {chain.head}`", ""]
     return "\n".join(out)
 
 

@@ -4,118 +4,44 @@ The writer is the only connection that ever writes (SQLite 3.40 has the WAL-rese
 concurrent writers), so it assigns seq and the hash chain in memory and commits in groups:
 every event ready at the moment of a commit goes into one synchronous=FULL transaction.
 Output lines are buffered and ride along with the next commit (or the flush timer), always
-ahead of the state event that follows them. Readers open read-only and never take the lock.
+ahead of the state event that follows them. Readers (reader.py) open read-only and never
+take the lock. A failed write (a full disk, an I/O error) is one JournalWriteError, raised
+by the next flush, append or stage, never inside an output callback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
+import contextlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
-from json.encoder import encode_basestring
 
+from warroom.journal.anchors import HEAD_EVERY_S, Head, forget_heads, write_heads
 from warroom.journal.chain import (
-    GENESIS, ChainReport, body_json, encode_data, row_hash, verify_rows,
+    GENESIS, body_json, chain_fields, chain_key, encode_data, journal_key, row_hash,
 )
-from warroom.journal.errors import JournalError, JournalLocked
+from warroom.journal.errors import JournalError, JournalWriteError
 from warroom.journal.events import ENGINE, Event, EventType, NewEvent
-from warroom.journal.reducer import Reducer
+from warroom.journal.files import DbFile, WriterLock, make_private_dirs
+from warroom.journal.output import LINE_LIMIT, OutputStream, output_rows
+from warroom.journal.reader import COLUMNS, JournalReader, check_file
 from warroom.journal.redact import Redactor
-from warroom.journal.state import IncidentState
+from warroom.journal.schema import damaged, prepare
 from warroom.runbook.model import Runbook, runbook_digest
 
-SCHEMA_VERSION = 1
-APPLICATION_ID = 0x57415252  # "WARR": marks the file as a warroom journal
-SQLITE_MAGIC = b"SQLite format 3\x00"
-FETCH_CHUNK = 8192
+__all__ = ["JournalReader", "JournalWriter", "incident_id"]
+"""JournalReader lives in reader.py; it is named here too because callers import it beside
+the writer."""
 
-_SCHEMA = f"""
-CREATE TABLE incidents (
-    id TEXT PRIMARY KEY,
-    runbook TEXT NOT NULL,
-    started_ts REAL NOT NULL,
-    first_seq INTEGER NOT NULL,
-    last_seq INTEGER NOT NULL,
-    head_hash TEXT NOT NULL,
-    events INTEGER NOT NULL
-);
-CREATE TABLE events (
-    seq INTEGER PRIMARY KEY,
-    incident TEXT NOT NULL,
-    ts REAL NOT NULL,
-    mono REAL NOT NULL,
-    actor TEXT NOT NULL,
-    type TEXT NOT NULL,
-    step TEXT,
-    data TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX events_by_incident ON events (incident, seq);
-PRAGMA application_id = {APPLICATION_ID};
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
+T = TypeVar("T")
 _INSERT = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_COLUMNS = "seq, incident, ts, mono, actor, type, step, data, prev_hash, hash"
-
-
-@dataclass(frozen=True)
-class IncidentInfo:
-    """An incident as the index knows it, before folding its events."""
-
-    id: str
-    runbook: str
-    started_ts: float
-    first_seq: int
-    last_seq: int
-    head_hash: str
-    events: int
-
-
-def check_file(path: Path) -> None:
-    """Refuses, with one sentence, a path that cannot be a journal (before SQLite sees it)."""
-    if not path.exists():
-        raise JournalError(f"{path}: no journal here (run a runbook first, or pass --journal)")
-    if not path.is_file():
-        raise JournalError(f"{path}: not a journal file")
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(100)
-    except OSError as exc:
-        raise JournalError(f"{path}: cannot read the journal: {exc.strerror}") from None
-    if not header:
-        raise JournalError(f"{path}: the file is empty, not a warroom journal")
-    if not header.startswith(SQLITE_MAGIC[: len(header)]) or len(header) < 16:
-        raise JournalError(f"{path}: not a warroom journal (not an SQLite database)")
-    if len(header) < 100:
-        raise JournalError(f"{path}: the journal is truncated")
-
-
-def _check_identity(path: Path, app_id: int, version: int, *, blank_ok: bool) -> None:
-    """`blank_ok`: a writer may initialize an SQLite file that holds nothing yet."""
-    if app_id != APPLICATION_ID:
-        if app_id == 0 and blank_ok:
-            return
-        raise JournalError(f"{path}: not a warroom journal (an SQLite database of another program)")
-    if version != SCHEMA_VERSION:
-        newer = version > SCHEMA_VERSION
-        raise JournalError(
-            f"{path}: journal format version {version}, this warroom reads version "
-            f"{SCHEMA_VERSION}" + ("; use a newer warroom" if newer else "; it cannot be upgraded")
-        )
-
-
-def _damaged(path: Path, exc: sqlite3.Error) -> JournalError:
-    return JournalError(f"{path}: the journal is damaged or truncated ({exc})")
 
 
 def incident_id(runbook_id: str, ts: float, taken: set[str] | None = None) -> str:
@@ -129,40 +55,10 @@ def incident_id(runbook_id: str, ts: float, taken: set[str] | None = None) -> st
     return candidate
 
 
-class _WriterLock:
-    """`<db>.lock` held with flock; the OS releases it when the holder dies."""
-
-    def __init__(self, db: Path) -> None:
-        self.path = Path(f"{db}.lock")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip()
-            os.close(fd)
-            raise JournalLocked(str(db), int(holder) if holder.isdigit() else None) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd: int | None = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-
-@dataclass
-class _OutputStream:
-    redactor: Redactor
-    partial: str = ""
-
-
 class JournalWriter:
     """The single writer of one journal file; see the module docstring for the commit rules."""
 
-    def __init__(self, path: Path, conn: aiosqlite.Connection, lock: _WriterLock,
+    def __init__(self, path: Path, conn: aiosqlite.Connection, lock: WriterLock,
                  next_seq: int, secrets: Sequence[str], flush_interval: float | None) -> None:
         self.path = path
         self._conn = conn
@@ -171,12 +67,16 @@ class JournalWriter:
         self._redactor = Redactor(secrets)
         self._flush_interval = flush_interval
         self._heads: dict[str, str] = {}
+        self._keys: dict[str, bytes | None] = {}
+        self._committed: dict[str, Head] = {}  # what is durable, for `<db>.head`
+        self._anchored: dict[str, Head] = {}  # what `<db>.head` holds
+        self._anchored_at = time.monotonic()
         self._queue: list[tuple[Any, ...]] = []
         self._new_incidents: list[tuple[Any, ...]] = []
         self._writing: asyncio.Future[None] | None = None  # done when the commit in flight ends
         self._ticker: asyncio.Task[None] | None = None
-        self._streams: dict[tuple[str, str | None, str], _OutputStream] = {}
-        self._failed: BaseException | None = None
+        self._streams: dict[tuple[str, str | None, str], OutputStream] = {}
+        self._failed: JournalWriteError | None = None
         self.incident: str | None = None
         self.first_event: Event | None = None
         """The run.started event of the incident this writer started, for the live fold."""
@@ -188,25 +88,19 @@ class JournalWriter:
     @classmethod
     async def open(cls, path: str | os.PathLike[str], *, secrets: Sequence[str] = (),
                    flush_interval: float | None = 0.2) -> JournalWriter:
-        """Opens (creating it private if new) and locks the journal at `path`."""
+        """Opens (creating it private if new) and locks the journal at `path`; refuses a file
+        another user could have planted or can write (see files.py) and one that fails
+        SQLite's quick check."""
         db = Path(path)
-        if not db.parent.exists():
-            db.parent.mkdir(mode=0o700, parents=True)
-        fresh = not db.exists()
-        if fresh:
-            os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
-        lock = _WriterLock(db)
+        make_private_dirs(db.parent)
+        lock = WriterLock(db)  # taken first: creating and checking the file happen under it
         try:
-            if not fresh and db.is_file() and db.stat().st_size == 0:
-                fresh = True  # its creator died before SQLite wrote a byte: nothing to lose
-            if not fresh:
-                check_file(db)
-            conn = await aiosqlite.connect(db)
+            conn = await cls._connect(db)
         except BaseException:
             lock.release()
             raise
         try:
-            next_seq = await cls._prepare(db, conn)
+            next_seq = await _on_thread(conn, _prepare, db)
         except BaseException:
             await conn.close()
             lock.release()
@@ -217,24 +111,22 @@ class JournalWriter:
         return writer
 
     @staticmethod
-    async def _prepare(db: Path, conn: aiosqlite.Connection) -> int:
+    async def _connect(db: Path) -> aiosqlite.Connection:
+        checked = DbFile(db)
         try:
-            async with conn.execute("PRAGMA application_id") as cur:
-                app_id = (await cur.fetchone())[0]
-            async with conn.execute("PRAGMA user_version") as cur:
-                version = (await cur.fetchone())[0]
-            async with conn.execute("SELECT count(*) FROM sqlite_schema") as cur:
-                has_tables = (await cur.fetchone())[0] > 0
-            _check_identity(db, app_id, version, blank_ok=not has_tables)
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = FULL")
-            if app_id == 0:
-                await conn.executescript(_SCHEMA)
-                await conn.commit()
-            async with conn.execute("SELECT coalesce(max(seq), 0) FROM events") as cur:
-                return (await cur.fetchone())[0] + 1
-        except sqlite3.DatabaseError as exc:
-            raise _damaged(db, exc) from None
+            if checked.empty:
+                forget_heads(db)  # nothing to lose: new, or its creator died before a byte
+            else:
+                check_file(db)
+            conn = await aiosqlite.connect(db)
+            try:
+                checked.confirm()
+            except BaseException:
+                await conn.close()
+                raise
+            return conn
+        finally:
+            checked.close()
 
     async def __aenter__(self) -> JournalWriter:
         return self
@@ -247,10 +139,16 @@ class JournalWriter:
         self._redactor = Redactor(secrets)
         self._streams.clear()
 
+    def head(self, incident: str | None = None) -> str:
+        """The hash of the latest row of `incident` (the current one by default) this writer
+        staged: what a run prints as it ends (`anchors.head_line`)."""
+        return self._heads[incident or self.incident or ""]
+
     async def start_incident(self, runbook: Runbook, *, actor: str, ts: float, mono: float,
                              data: dict[str, Any] | None = None,
                              secrets: Sequence[str] | None = None) -> str:
-        """Opens a new incident whose first event embeds the normalized runbook and its sha256."""
+        """Opens a new incident whose first event embeds the normalized runbook and its sha256;
+        keyed (HMAC) when WARROOM_JOURNAL_KEY is set."""
         if secrets is not None:
             self.set_secrets(secrets)
         base = incident_id(runbook.id, ts)
@@ -260,24 +158,52 @@ class JournalWriter:
             taken = {row[0] async for row in cur} | set(self._heads)
         new_id = incident_id(runbook.id, ts, taken)
         embedded = runbook.to_dict()
-        payload = {**(data or {}), "runbook": embedded, "runbook_sha256": runbook_digest(embedded)}
+        key = journal_key()
+        payload = {**(data or {}), "runbook": embedded, "runbook_sha256": runbook_digest(embedded),
+                   **chain_fields(key)}
         if self._redactor.redact_value(embedded) != embedded:
             payload["runbook_redacted"] = True
         self._heads[new_id] = GENESIS
+        self._keys[new_id] = key
         self.incident = new_id
         self._new_incidents.append((new_id, runbook.id, float(ts), self._next_seq))
         (self.first_event,) = await self.append([NewEvent(EventType.RUN_STARTED, actor, ts, mono, None, payload)])
         return new_id
 
     async def resume_incident(self, incident: str) -> None:
-        """Makes `incident` the one later events go to, continuing its chain."""
+        """Makes `incident` the one later events go to, continuing its chain; refuses when
+        the incident's head does not check out (with its key, for a keyed incident)."""
         async with self._conn.execute(
-            "SELECT head_hash FROM incidents WHERE id = ?", (incident,)
+            "SELECT first_seq, last_seq, head_hash FROM incidents WHERE id = ?", (incident,)
         ) as cur:
-            row = await cur.fetchone()
-        if row is None:
+            index = await cur.fetchone()
+        if index is None:
             raise JournalError(f"{self.path}: no incident {incident!r} in this journal")
-        self._heads[incident] = row[0]
+        first_seq, last_seq, head = index
+        async with self._conn.execute(
+            f"SELECT {COLUMNS} FROM events WHERE seq IN (?, ?) AND incident = ? ORDER BY seq",
+            (first_seq, last_seq, incident),
+        ) as cur:
+            ends = [tuple(row) async for row in cur]
+        if not ends:
+            raise JournalError(f"{self.path}: incident {incident} has lost its rows; refusing "
+                               "to append to it: run warroom verify")
+        try:
+            first_data = json.loads(ends[0][7])
+        except ValueError:
+            first_data = None  # the hash check below names the damage
+        try:
+            _, key = chain_key(incident, first_data, journal_key())
+        except ValueError as exc:
+            raise JournalError(f"{self.path}: cannot append to incident {incident}: {exc}") from None
+        seq, inc, ts, mono, actor, type_, step, data, prev_hash, stored = ends[-1]
+        if (seq != last_seq or stored != head
+                or row_hash(prev_hash, body_json(seq, inc, ts, mono, actor, type_, step, data), key) != stored):
+            raise JournalError(f"{self.path}: incident {incident} fails its check at its last row "
+                               f"(seq {last_seq}); refusing to append to it: run warroom verify")
+        self._heads[incident] = head
+        self._keys[incident] = key
+        self._committed.setdefault(incident, (last_seq, head))
         self.incident = incident
 
     def _row(self, incident: str, type_: str, actor: str, ts: float, mono: float,
@@ -286,13 +212,14 @@ class JournalWriter:
         self._next_seq = seq + 1
         self._clock = (ts, mono)
         prev = self._heads[incident]
-        digest = row_hash(prev, body_json(seq, incident, ts, mono, actor, type_, step, data_text))
+        digest = row_hash(prev, body_json(seq, incident, ts, mono, actor, type_, step, data_text),
+                          self._keys[incident])
         self._heads[incident] = digest
         return (seq, incident, ts, mono, actor, type_, step, data_text, prev, digest)
 
     def _current(self) -> str:
         if self._failed is not None:
-            raise JournalError(f"{self.path}: journal writes failed earlier: {self._failed}")
+            raise self._failed
         if self.incident is None:
             raise JournalError("no incident started or resumed on this journal writer")
         return self.incident
@@ -321,7 +248,11 @@ class JournalWriter:
 
     def append_output(self, step: str | None, stream: str, text: str, *, ts: float,
                       mono: float, actor: str = ENGINE) -> None:
-        """Buffers complete output lines (redacted); a multi-line text becomes several rows."""
+        """Buffers complete output lines (redacted); a multi-line text becomes several rows.
+        After a failed write it drops the text (it runs in output callbacks, which must not
+        raise): the next `flush` raises the failure."""
+        if self._failed is not None:
+            return
         incident = self._current()
         for line in self._redactor.redact(text).split("\n"):
             self._buffer_line(incident, step, stream, line, ts, mono, actor)
@@ -329,42 +260,61 @@ class JournalWriter:
     def append_output_chunk(self, step: str | None, stream: str, chunk: str, *, ts: float,
                             mono: float, actor: str = ENGINE) -> None:
         """Buffers raw process output: redacts across chunk and line boundaries, then
-        journals each completed line. Call `end_output` when the stream closes."""
+        journals each completed line, and a line past LINE_LIMIT in pieces as it grows.
+        Call `end_output` when the stream closes. Drops output after a failed write, as
+        `append_output` does."""
+        if self._failed is not None:
+            return
         incident = self._current()
         key = (incident, step, stream)
         state = self._streams.get(key)
         if state is None:
-            state = self._streams[key] = _OutputStream(self._redactor.fork())
-        text = state.partial + state.redactor.feed(chunk)
-        *lines, state.partial = text.split("\n")
-        for line in lines:
-            self._buffer_line(incident, step, stream, line, ts, mono, actor)
+            state = self._streams[key] = OutputStream(self._redactor.fork())
+        text = state.redactor.feed(chunk)
+        if "\n" in text:
+            first, *lines, rest = text.split("\n")
+            state.pieces.append(first)
+            for line in (state.take(), *lines):
+                self._buffer_line(incident, step, stream, line, ts, mono, actor)
+            text = rest
+        state.pieces.append(text)
+        state.size += len(text)
+        if state.size >= LINE_LIMIT:
+            pending = state.take()
+            cut = len(pending) - len(pending) % LINE_LIMIT
+            self._buffer_line(incident, step, stream, pending[:cut], ts, mono, actor, more=True)
+            state.pieces, state.size = [pending[cut:]], len(pending) - cut
 
     def end_output(self, step: str | None, stream: str, *, ts: float, mono: float,
                    actor: str = ENGINE) -> None:
         """Journals what is left of a chunked stream (a last line without a newline)."""
+        if self._failed is not None:
+            return
         incident = self._current()
         state = self._streams.pop((incident, step, stream), None)
         if state is None:
             return
-        lines = (state.partial + state.redactor.flush()).split("\n")
+        lines = (state.take() + state.redactor.flush()).split("\n")
         if lines[-1] == "":
             lines.pop()
         for line in lines:
             self._buffer_line(incident, step, stream, line, ts, mono, actor)
 
     def _buffer_line(self, incident: str, step: str | None, stream: str, line: str,
-                     ts: float, mono: float, actor: str) -> None:
-        data_text = f'{{"stream":{encode_basestring(stream)},"text":{encode_basestring(line)}}}'
-        row = self._row(incident, "step.output", actor, float(ts), float(mono), step, data_text)
-        self._queue.append(row)
-        if self.output_listener is not None:
-            self.output_listener(row, stream, line)
+                     ts: float, mono: float, actor: str, *, more: bool = False) -> None:
+        """Queues one line as rows of at most LINE_LIMIT characters; `more`: the line goes
+        on in a later call, so its last row is marked too."""
+        for data_text, piece in output_rows(stream, line, more=more):
+            row = self._row(incident, "step.output", actor, float(ts), float(mono), step, data_text)
+            self._queue.append(row)
+            if self.output_listener is not None:
+                self.output_listener(row, stream, piece)
 
     async def flush(self) -> None:
         """Commits whatever is buffered now; returns once every row staged so far is durable
-        (rows a commit already in flight has taken included)."""
-        if self._queue or self._writing is not None:
+        (rows a commit already in flight has taken included). Raises JournalWriteError
+        when the journal cannot be written."""
+        if self._queue or self._writing is not None or self._failed is not None:
             await self._commit_soon()
 
     async def _commit_soon(self) -> None:
@@ -374,7 +324,7 @@ class JournalWriter:
         while self._writing is not None:
             await self._writing
         if self._failed is not None:
-            raise JournalError(f"{self.path}: journal writes failed earlier: {self._failed}")
+            raise self._failed
         if not self._queue:
             return
         rows, self._queue = self._queue, []
@@ -383,8 +333,8 @@ class JournalWriter:
         try:
             await self._write(rows, incidents)
         except (sqlite3.Error, OSError) as exc:
-            self._failed = exc
-            raise _damaged(self.path, exc) from None
+            self._failed = JournalWriteError.of(self.path, exc)
+            raise self._failed from None
         finally:
             writing, self._writing = self._writing, None
             writing.set_result(None)
@@ -400,20 +350,38 @@ class JournalWriter:
                 head[0], head[1], head[2] = row[0], row[9], head[2] + 1
         # One hop to aiosqlite's connection thread per commit: the whole transaction runs
         # there, so a durable event costs one fsync and one thread round trip, not four.
-        await self._conn._execute(_commit_rows, self._conn._conn, rows, incidents, [
+        await _on_thread(self._conn, _commit_rows, rows, incidents, [
             (seq, digest, n, inc) for inc, (seq, digest, n) in heads.items()])
+        self._committed.update((inc, (seq, digest)) for inc, (seq, digest, _) in heads.items())
+
+    async def _anchor(self) -> None:
+        """Refreshes `<db>.head` with what is durable; best effort (it is only a warning's
+        evidence, and the disk may be the thing that failed)."""
+        if self._committed == self._anchored:
+            return
+        heads = dict(self._committed)
+        try:
+            await asyncio.to_thread(write_heads, self.path, heads)
+        except OSError:
+            return
+        self._anchored, self._anchored_at = heads, time.monotonic()
 
     async def _tick(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            if self._queue and self._failed is None:
+            if self._failed is not None:
+                return  # reported to the next caller of append/flush
+            if self._queue:
                 try:
                     await self._commit_soon()
                 except JournalError:
-                    return  # reported to the next caller of append/flush/close
+                    return
+            if time.monotonic() - self._anchored_at >= HEAD_EVERY_S:
+                await self._anchor()
 
     async def close(self) -> None:
-        """Flushes buffered output, closes the connection and releases the lock."""
+        """Flushes buffered output, anchors the heads, closes the connection and releases
+        the lock; after a failed write it only closes (the failure was raised already)."""
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
@@ -424,100 +392,26 @@ class JournalWriter:
                         self.end_output(step, stream, ts=self._clock[0], mono=self._clock[1])
                 await self.flush()
         finally:
-            await self._conn.close()
-            self._lock.release()
+            try:
+                await self._anchor()
+                await self._conn.close()
+            finally:
+                self._lock.release()
 
 
-class JournalReader:
-    """A read-only view of a journal; safe beside a live writer, never takes the lock."""
+async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(sqlite3 connection, *args)` run on aiosqlite's connection thread, in one hop."""
+    execute: Callable[..., Awaitable[T]] = getattr(conn, "_execute")
+    return await execute(fn, conn._conn, *args)
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        check_file(self.path)
-        uri = self.path.absolute().as_uri() + "?mode=ro"
-        try:
-            self._conn = sqlite3.connect(uri, uri=True)
-            app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
-            raise _damaged(self.path, exc) from None
-        try:
-            _check_identity(self.path, app_id, version, blank_ok=False)
-        except JournalError:
-            self._conn.close()
-            raise
 
-    def __enter__(self) -> JournalReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def incidents(self) -> list[IncidentInfo]:
-        """Every incident in the journal, oldest first."""
-        try:
-            rows = self._conn.execute(
-                "SELECT id, runbook, started_ts, first_seq, last_seq, head_hash, events "
-                "FROM incidents ORDER BY first_seq"
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise _damaged(self.path, exc) from None
-        return [IncidentInfo(*row) for row in rows]
-
-    def resolve(self, incident: str | None) -> IncidentInfo:
-        """The named incident, or the latest one when `incident` is None."""
-        known = self.incidents()
-        if not known:
-            raise JournalError(f"{self.path}: the journal holds no incidents yet")
-        if incident is None:
-            return known[-1]
-        for info in known:
-            if info.id == incident:
-                return info
-        raise JournalError(
-            f"{self.path}: no incident {incident!r} (latest: {known[-1].id}; see warroom list)"
-        )
-
-    def rows(self, incident: str) -> Iterator[tuple[Any, ...]]:
-        """Raw rows of one incident in seq order (data still JSON text), read in chunks."""
-        try:
-            cur = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE incident = ? ORDER BY seq", (incident,)
-            )
-            while chunk := cur.fetchmany(FETCH_CHUNK):
-                yield from chunk
-        except sqlite3.Error as exc:
-            raise _damaged(self.path, exc) from None
-
-    def events(self, incident: str) -> Iterator[Event]:
-        for row in self.rows(incident):
-            yield event_from_row(self.path, row)
-
-    def state(self, incident: str | None = None) -> IncidentState:
-        """The incident (latest when None) folded by the one reducer."""
-        info = self.resolve(incident)
-        return Reducer().apply_rows(self.rows(info.id))
-
-    def verify(self, incident: str | None = None) -> ChainReport:
-        info = self.resolve(incident)
-        return verify_rows(info.id, self.rows(info.id), expected_head=info.head_hash,
-                           expected_last_seq=info.last_seq)
-
-    def verify_all(self) -> list[ChainReport]:
-        """Every incident's chain, plus rows that belong to no known incident."""
-        reports = [self.verify(info.id) for info in self.incidents()]
-        try:
-            orphan = self._conn.execute(
-                "SELECT min(seq) FROM events WHERE incident NOT IN (SELECT id FROM incidents)"
-            ).fetchone()[0]
-        except sqlite3.Error as exc:
-            raise _damaged(self.path, exc) from None
-        if orphan is not None:
-            reports.append(ChainReport("?", 0, GENESIS, orphan, "row of an unknown incident"))
-        return reports
+def _prepare(conn: sqlite3.Connection, db: Path) -> int:
+    """On the writer's thread: the schema ready (schema.prepare), then the next seq."""
+    try:
+        prepare(conn, db)
+        return int(conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]) + 1
+    except sqlite3.DatabaseError as exc:
+        raise damaged(db, exc) from None
 
 
 def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]],
@@ -532,14 +426,6 @@ def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]],
                          "WHERE id = ?", heads)
         conn.commit()
     except BaseException:
-        conn.rollback()
+        with contextlib.suppress(sqlite3.Error):
+            conn.rollback()  # on a full disk the rollback may fail too; the first error wins
         raise
-
-
-def event_from_row(path: Path, row: tuple[Any, ...]) -> Event:
-    try:
-        data = json.loads(row[7])
-    except (TypeError, ValueError):
-        raise JournalError(f"{path}: row seq {row[0]} is damaged (data is not JSON); "
-                           "run warroom verify") from None
-    return Event(row[0], row[1], row[2], row[3], row[4], row[5], row[6], data, row[8], row[9])

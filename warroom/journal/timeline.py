@@ -1,7 +1,8 @@
 """Events as the lines a person reads: time, thread, step, what happened.
 
 The headless runner prints these as the incident unfolds and `replay --headless` prints the
-same lines afterwards, so a shell transcript and a replay read alike.
+same lines afterwards, so a shell transcript and a replay read alike. Every line passes
+through `visible`: step output and notes never drive the terminal they are printed on.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from warroom.journal.events import Event
+from warroom.journal.text import visible
 from warroom.runbook.durations import format_duration
 from warroom.runbook.model import Runbook
 
@@ -121,7 +123,7 @@ def output_text(stream: str, text: str) -> str:
 
 
 def line(mono: float, started_mono: float | None, runbook: Runbook | None, step: str | None, text: str) -> str:
-    """One timeline line: elapsed time, thread, step, text."""
+    """One timeline line: elapsed time, thread, step, text; control characters visible."""
     elapsed = _clock(mono - (started_mono or 0.0))
     thread = ""
     if runbook is not None and step:
@@ -129,7 +131,7 @@ def line(mono: float, started_mono: float | None, runbook: Runbook | None, step:
             thread = runbook.step(step).thread or ""
         except KeyError:
             thread = ""
-    return f"{elapsed}  {thread[:10]:<10}  {(step or '-')[:24]:<24}  {text}"
+    return visible(f"{elapsed}  {thread[:10]:<10}  {(step or '-')[:24]:<24}  {text}")
 
 
 def event_line(event: Event, runbook: Runbook | None, started_mono: float | None) -> str:

@@ -42,7 +42,7 @@ from warroom.tui.log_tail import LogTail
 from warroom.tui.offers import DESTRUCTIVE, LABELS, Offer, allowed, board_offers, resources, step_offers
 from warroom.tui.palette import IncidentCommands
 from warroom.tui.panes import HeaderBar, LockBoard, ThreadPanels
-from warroom.tui.safe_text import visible
+from warroom.journal.text import visible
 from warroom.tui.screens import ActionMenu, AskScreen, Field, HelpScreen, ReportScreen, StepDetail
 from warroom.tui.scrubber import Scrubber, SeekTo
 from warroom.tui.session import ConsoleSession, Notable, ReplaySession

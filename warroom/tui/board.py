@@ -14,7 +14,7 @@ from warroom.journal.state import IncidentState, StepState, StepStatus
 from warroom.runbook.model import Runbook
 from warroom.tui.diff_table import Row
 from warroom.tui.glyphs import LOOKS, clock
-from warroom.tui.safe_text import visible
+from warroom.journal.text import visible
 
 WAITS_ON_WIDTH = 60
 """Characters of "waits on" in a thread panel (manual instructions can be paragraphs)."""

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Log
 
-from warroom.tui.safe_text import visible
+from warroom.journal.text import visible
 
 KEEP_LINES = 20_000
 """Lines kept for re-filtering; the Log widget keeps the same number on screen."""

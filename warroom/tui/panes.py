@@ -14,7 +14,7 @@ from warroom.runbook.model import Runbook
 from warroom.tui.board import board_columns, board_rows, thread_columns, thread_ids, thread_rows, time_cell
 from warroom.tui.diff_table import DiffTable
 from warroom.tui.glyphs import RESULT_STYLES, clock
-from warroom.tui.safe_text import visible
+from warroom.journal.text import visible
 from warroom.tui.session import ReplaySession
 
 

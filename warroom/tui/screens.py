@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 from warroom.engine.commands import Action
 from warroom.journal.store import JournalReader
 from warroom.tui.glyphs import LOOKS
-from warroom.tui.safe_text import visible
+from warroom.journal.text import visible
 
 OUTPUT_PAGE = 500
 """Lines of a step's journaled output loaded per page in its detail view."""
