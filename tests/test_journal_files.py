@@ -16,7 +16,7 @@ import pytest
 from test_journal_fixtures import web_runbook, write_web_incident
 
 from warroom.journal import JournalError, JournalLocked, JournalReader, JournalWriter
-from warroom.journal.cli_handlers import cmd_list
+from warroom.cli.journal_commands import cmd_list
 
 ROOT = os.geteuid() == 0
 

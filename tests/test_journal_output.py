@@ -17,7 +17,7 @@ from test_journal_fixtures import T0, ev, web_runbook
 
 from warroom.journal import EventType as E
 from warroom.journal import JournalReader, JournalWriter
-from warroom.journal.cli_handlers import cmd_export
+from warroom.cli.journal_commands import cmd_export
 from warroom.journal.errors import JournalWriteError
 from warroom.journal.output import LINE_LIMIT
 

@@ -22,7 +22,7 @@ from warroom.journal import EventType as E
 from warroom.journal import JournalError, JournalReader, JournalWriter
 from warroom.journal.anchors import head_path
 from warroom.journal.chain import KEY_ENV, body_json, encode_data, row_hash
-from warroom.journal.cli_handlers import cmd_list, cmd_verify
+from warroom.cli.journal_commands import cmd_list, cmd_verify
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -192,7 +192,7 @@ async def test_a_pinned_head_must_still_be_in_the_chain(pristine, tmp_path, caps
 
 
 def test_exports_carry_the_head(pristine, capsys):
-    from warroom.journal.cli_handlers import cmd_export
+    from warroom.cli.journal_commands import cmd_export
 
     with JournalReader(pristine[0]) as reader:
         head = reader.resolve(None).head_hash

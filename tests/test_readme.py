@@ -20,7 +20,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     commands = re.findall(r"```sh\n(.+?)\n```", README)
     assert commands[:2] == [
         "pip install -e . && warroom run runbooks/web-outage.yaml --drill --speed 20",
-        "pip install -e '.[test]' && pytest",
+        "pip install -e '.[test]' && lint-imports && mypy && pytest",
     ]
     assert (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1] == commands[1]
 

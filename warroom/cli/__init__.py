@@ -252,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.actor = os.environ.get("WARROOM_USER") or getpass.getuser()
     try:
-        return args.handler(args)
+        return int(args.handler(args))
     except VarError as exc:
         say(str(exc))
         return ExitCode.USAGE

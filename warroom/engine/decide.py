@@ -9,6 +9,8 @@ command followed by `resume`, and after a crash. No asyncio, no I/O: the runner 
 
 from __future__ import annotations
 
+from typing import Any
+
 from warroom.engine import people, policy
 from warroom.engine.capture import capture_outputs
 from warroom.engine.commands import Action, OperatorCommand, check, events_for
@@ -28,6 +30,8 @@ from warroom.runbook.templates import CommandRenderError, render_command
 MAX_UNTIL_POLLS = 720
 """A check polling `until` without a timeout gives up after this many polls."""
 _REPORTS = {True: "", False: "drill: the step failed"}
+_SIMULATED = frozenset({StepKind.RUN, StepKind.CHECK, StepKind.WAIT})
+"""Kinds whose attempt a drill simulates on its clock: one running at a crash just goes on."""
 
 
 def started(ld: Ledger) -> None:
@@ -37,7 +41,7 @@ def started(ld: Ledger) -> None:
     _arm_run_timers(ld)
 
 
-def resumed(ld: Ledger, note: dict[str, object]) -> None:
+def resumed(ld: Ledger, note: dict[str, Any]) -> None:
     """Settles what a crash or a stop left open, from the folded journal alone: steps that
     were running are in doubt (re-run when safe; a drill's simulated attempt just goes on),
     held locks are released, waits on people and retries are armed again, an undo cut
@@ -45,10 +49,11 @@ def resumed(ld: Ledger, note: dict[str, object]) -> None:
     st = ld.state
     for sid, s in st.steps.items():
         ld.track(sid)
-        if s.status is StepStatus.FAILED:
+        if s.status is StepStatus.FAILED and not _retry_cut_short(ld, sid):
             ld.failures.add(sid)
     ld.emit(ld.event(EventType.RUN_RESUMED, actor=ld.options.actor, **note))
-    going_on = {sid for sid, s in st.steps.items() if ld.options.drill and s.status is StepStatus.RUNNING}
+    going_on = {sid for sid, s in st.steps.items() if ld.options.drill and s.status is StepStatus.RUNNING
+                and ld.steps[sid].kind in _SIMULATED}
     for name, holders in list(st.locks.items()):
         for holder in list(holders):
             if holder not in going_on:
@@ -56,8 +61,9 @@ def resumed(ld: Ledger, note: dict[str, object]) -> None:
     for sid, s in st.steps.items():
         step = ld.steps[sid]
         if s.undoing:
-            if ld.options.drill:
-                ld.arm(0.0, Timer(TimerKind.UNDO, sid))
+            if ld.options.drill or step.idempotent:
+                ld.emit(ld.event(EventType.OPERATOR_OVERRIDE, sid, action="undo",
+                                 reason="drill" if ld.options.drill else "idempotent: its undo is safe to run again"))
             else:
                 ld.emit(ld.event(EventType.UNDO_FAILED, sid, reason="interrupted during undo: in doubt"))
         elif sid in going_on:
@@ -74,6 +80,8 @@ def resumed(ld: Ledger, note: dict[str, object]) -> None:
                 doubt.append(ld.event(EventType.OPERATOR_OVERRIDE, sid, action="rerun", reason=f"{why}: safe to re-run after resume"))
             if doubt:
                 ld.emit(*doubt)
+        elif _retry_cut_short(ld, sid):
+            _schedule_retry(ld, sid)
         elif s.status is StepStatus.WAITING and s.waiting_on is not None:
             if s.waiting_on.on is WaitReason.RETRY:
                 ld.arm(0.0, Timer(TimerKind.RETRY, sid, ld.next_token(sid)))
@@ -85,6 +93,19 @@ def resumed(ld: Ledger, note: dict[str, object]) -> None:
     if st.rollback is not None:
         policy.wind_down(ld, st.rollback)
     _arm_run_timers(ld)
+
+
+def _retry_cut_short(ld: Ledger, sid: str) -> bool:
+    """A failed attempt whose retry a crash kept from being journaled."""
+    s = ld.state.steps[sid]
+    return s.status is StepStatus.FAILED and s.may_retry and s.attempts <= ld.steps[sid].retries.count
+
+
+def _schedule_retry(ld: Ledger, sid: str) -> None:
+    attempt = ld.state.steps[sid].attempts
+    delay = ld.steps[sid].retries.delay_before(attempt + 1)
+    ld.emit(ld.event(EventType.STEP_RETRY_SCHEDULED, sid, attempt=attempt + 1, delay_s=delay))
+    ld.arm(delay, Timer(TimerKind.RETRY, sid, ld.tokens.get(sid) or ld.next_token(sid)))
 
 
 def _arm_run_timers(ld: Ledger) -> None:
@@ -159,9 +180,7 @@ def report(ld: Ledger, done: Done) -> None:
     else:
         ld.emit(ld.event(EventType.STEP_FAILED, sid, attempt=attempt, exit_code=done.exit_code, reason=done.reason))
     if attempt <= step.retries.count:
-        delay = step.retries.delay_before(attempt + 1)
-        ld.emit(ld.event(EventType.STEP_RETRY_SCHEDULED, sid, attempt=attempt + 1, delay_s=delay))
-        ld.arm(delay, Timer(TimerKind.RETRY, sid, ld.tokens[sid]))
+        _schedule_retry(ld, sid)
 
 
 def exited(ld: Ledger, ex: Exited) -> None:

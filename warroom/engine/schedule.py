@@ -7,6 +7,8 @@ failed, its guard holds, its phase is the active one, and its locks and a slot a
 
 from __future__ import annotations
 
+from typing import Any
+
 from warroom.engine import people, policy
 from warroom.engine.waits import release_locks, set_waiting, take_locks
 from warroom.engine.context import evaluate, resolver
@@ -174,7 +176,7 @@ def start_attempt(ld: Ledger, step: Step) -> None:
     except CommandRenderError as exc:
         rendered, refusal = None, f"cannot run the command: {exc}"
     shown = rendered.shown if rendered is not None else step.command if isinstance(step.command, str) else list(step.command)
-    data: dict[str, object] = {"attempt": attempt, "command": shown}
+    data: dict[str, Any] = {"attempt": attempt, "command": shown}
     if ld.options.drill and s.armed_fail:
         data["drill_fail"] = True
     if ld.options.drill and s.armed_slow:
@@ -219,10 +221,12 @@ def _decide_branch(ld: Ledger, step: Step) -> None:
     assert chosen is not None  # the loader insists on an else branch
     branch = step.branches[chosen]
     skipped = [t for i, b in enumerate(step.branches) if i != chosen for t in b.then]
-    ld.emit(
+    steps = ld.state.steps
+    ld.emit(  # its result last: a crash before it leaves the decision to be taken again
         ld.event(EventType.STEP_STARTED, step.id, attempt=1),
         ld.event(EventType.DECISION_TAKEN, step.id, branch=chosen, when=branch.when, then=list(branch.then), skipped=skipped),
+        *(ld.event(EventType.STEP_SKIPPED, t, reason=f"branch not taken at {step.id}") for t in skipped
+          if not steps[t].status.finished),
         ld.event(EventType.STEP_SUCCEEDED, step.id, attempt=1, outputs={}, exit_code=None),
-        *(ld.event(EventType.STEP_SKIPPED, t, reason=f"branch not taken at {step.id}") for t in skipped),
     )
 

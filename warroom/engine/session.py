@@ -18,7 +18,8 @@ from warroom.engine.clock import Clock, RealClock, VirtualClock
 from warroom.engine.commands import OperatorCommand, Refused
 from warroom.engine.drill import Inject
 from warroom.engine.ledger import RunOptions
-from warroom.engine.loop import Engine, EventListener, Outcome, OutputListener
+from warroom.engine.loop import Engine, EventListener, OutputListener
+from warroom.engine.outcome import Outcome
 from warroom.journal.errors import JournalError
 from warroom.journal.reducer import Reducer
 from warroom.journal.state import IncidentState

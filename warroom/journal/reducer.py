@@ -259,6 +259,7 @@ class Reducer:
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
         s.exit_code = data.get("exit_code", s.exit_code)
         s.last_reason = str(data.get("reason", ""))
+        s.may_retry = True
         self._end(s, mono)
 
     def _step_timed_out(self, ts: float, mono: float, actor: str, step: str | None,
@@ -268,12 +269,14 @@ class Reducer:
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
         timeout = data.get("timeout_s")
         s.last_reason = f"timed out after {format_duration(timeout)}" if timeout else "timed out"
+        s.may_retry = True
         self._end(s, mono)
 
     def _retry_scheduled(self, ts: float, mono: float, actor: str, step: str | None,
                          data: dict[str, Any]) -> None:
         s = self._step(step)
         s.status = StepStatus.WAITING
+        s.may_retry = False
         self._close_run(s, mono)
         self._wait(s, mono, "retry")
         delay = data.get("delay_s", 0)
@@ -425,10 +428,14 @@ class Reducer:
         if step is None:
             return
         if action == "undo":
-            if step not in self.state.undo_queue:
-                self.state.undo_queue.append(step)
+            queue = self.state.undo_queue
+            if s_undoing := self._step(step).undoing:  # an undo cut short goes again first
+                self._step(step).undoing = False
+            if step not in queue:
+                queue.insert(0, step) if s_undoing else queue.append(step)
             return
         s = self._step(step)
+        s.may_retry = False
         s.last_reason = f"{action} by {actor}" + (f": {reason}" if reason else "")
         if action == "skip":
             s.status = StepStatus.SKIPPED

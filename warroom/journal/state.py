@@ -97,6 +97,7 @@ class StepState:
     drill_fail: bool = False  # the current attempt was started failing (an armed inject)
     drill_slow: float = 0.0  # the current attempt was started slowed by this much
     same_attempt: bool = False  # re-run after a crash: the next start repeats the attempt
+    may_retry: bool = False  # failed by its own attempt (not by a person): retries may follow
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from warroom.runbook.model import Runbook
 
 if TYPE_CHECKING:
-    import networkx as nx  # type: ignore[import-untyped]
+    import networkx as nx
 
 _CYCLES_PER_KNOT = 10  # a tangle of needs can hold exponentially many cycles; name a few
 
