@@ -13,10 +13,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from warroom.engine.clock import Clock, RealClock, VirtualClock
 from warroom.engine.ledger import RunOptions
@@ -157,3 +160,35 @@ def group_alive(pgid: int) -> bool:
         if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
             return True
     return False
+
+
+def wait_until(test, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not test():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout}s waiting for {what}")
+        time.sleep(0.005)
+
+
+LONG_RUNBOOK = """\
+    runbook: long
+    vars: {{dir: "{dir}"}}
+    steps:
+      - id: soak
+        idempotent: true
+        run: test -e {{{{ vars.dir }}}}/marker && exit 0; touch {{{{ vars.dir }}}}/marker; echo $$ > {{{{ vars.dir }}}}/pgid; sleep 30 & echo $! > {{{{ vars.dir }}}}/grandchild; wait
+"""
+
+
+def start_long_run(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], Path]:
+    """A headless run whose one step sleeps 30 s, once the step's process is up."""
+    rb = write_runbook(tmp_path, LONG_RUNBOOK.format(dir=tmp_path))
+    journal = tmp_path / "j.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "warroom", "run", str(rb), "--headless", "--journal", str(journal), *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    started = tmp_path / "grandchild"  # written last, once the step's shell has forked its sleep
+    wait_until(lambda: started.exists() and started.read_text().strip() != "", "the step to start")
+    return proc, journal

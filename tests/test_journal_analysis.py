@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_journal_fixtures import T0, ev, write_web_incident
+from journal_support import T0, ev, write_web_incident
 
 from warroom.journal import EventType as E
 from warroom.journal import JournalWriter

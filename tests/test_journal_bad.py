@@ -6,7 +6,7 @@ import argparse
 import sqlite3
 
 import pytest
-from test_journal_fixtures import write_web_incident
+from journal_support import write_web_incident
 
 from warroom.cli.journal_commands import cmd_export, cmd_list, cmd_report, cmd_verify
 

@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_journal_fixtures import write_web_incident
+from journal_support import write_web_incident
 
 from warroom.journal import JournalReader
 from warroom.journal.chain import body_json, row_hash

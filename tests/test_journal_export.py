@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_journal_fixtures import write_web_incident
+from journal_support import write_web_incident
 
 from warroom.journal import JournalReader
 from warroom.cli.journal_commands import cmd_export, cmd_list, cmd_report

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_journal_fixtures import web_runbook, write_web_incident
+from journal_support import web_runbook, write_web_incident
 
 from warroom.journal import JournalError, JournalLocked, JournalReader, JournalWriter
 from warroom.cli.journal_commands import cmd_list

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_journal_fixtures import T0, ev, web_runbook
+from journal_support import T0, ev, web_runbook
 
 from warroom.journal import EventType as E
 from warroom.journal import JournalReader, JournalWriter

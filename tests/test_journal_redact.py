@@ -8,7 +8,7 @@ import asyncio
 
 from hypothesis import given
 from hypothesis import strategies as st
-from test_journal_fixtures import SECRET, T0, ev, web_runbook, write_web_incident
+from journal_support import SECRET, T0, ev, web_runbook, write_web_incident
 
 from warroom.journal import EventType as E
 from warroom.journal import JournalReader, JournalWriter

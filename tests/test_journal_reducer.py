@@ -4,7 +4,7 @@ live fold (apply) agreeing with the stored fold (apply_rows)."""
 from __future__ import annotations
 
 import pytest
-from test_journal_fixtures import T0, web_runbook, write_web_incident
+from journal_support import T0, web_runbook, write_web_incident
 
 from warroom.journal import Event, JournalReader, Reducer, RunResult, StepStatus, reduce
 from warroom.journal.events import EventType

@@ -10,7 +10,7 @@ import sqlite3
 import stat
 
 import pytest
-from test_journal_fixtures import T0, ev, web_runbook, write_web_incident
+from journal_support import T0, ev, web_runbook, write_web_incident
 
 from warroom.journal import EventType as E
 from warroom.journal import JournalError, JournalLocked, JournalReader, JournalWriter

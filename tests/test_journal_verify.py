@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_journal_fixtures import T0, ev, web_runbook, write_web_incident
+from journal_support import T0, ev, web_runbook, write_web_incident
 
 from warroom.journal import EventType as E
 from warroom.journal import JournalError, JournalReader, JournalWriter

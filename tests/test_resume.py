@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from engine_support import ROOT, cli, drive, journal_events, journal_state, runbook as runbook_at, write_runbook
+from engine_support import (
+    LONG_RUNBOOK, ROOT, cli, drive, journal_events, journal_state, runbook as runbook_at, start_long_run, wait_until,
+    write_runbook,
+)
 
 from warroom.cli import main
 from warroom.engine.clock import VirtualClock
@@ -107,14 +110,6 @@ def tagged_processes(tag: str) -> list[int]:
         except OSError:
             continue  # gone meanwhile, or not ours
     return found
-
-
-def wait_until(test, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not test():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout}s waiting for {what}")
-        time.sleep(0.005)
 
 
 @dataclass
@@ -303,30 +298,6 @@ def test_resume_after_sigkill_runs_nothing_twice(tmp_path: Path, clean_run: tupl
 
 
 # one runner per journal, and resume's other refusals ------------------------------------------
-LONG_RUNBOOK = """\
-    runbook: long
-    vars: {{dir: "{dir}"}}
-    steps:
-      - id: soak
-        idempotent: true
-        run: test -e {{{{ vars.dir }}}}/marker && exit 0; touch {{{{ vars.dir }}}}/marker; echo $$ > {{{{ vars.dir }}}}/pgid; sleep 30 & echo $! > {{{{ vars.dir }}}}/grandchild; wait
-"""
-
-
-def start_long_run(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], Path]:
-    """A headless run whose one step sleeps 30 s, once the step's process is up."""
-    rb = write_runbook(tmp_path, LONG_RUNBOOK.format(dir=tmp_path))
-    journal = tmp_path / "j.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "warroom", "run", str(rb), "--headless", "--journal", str(journal), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    started = tmp_path / "grandchild"  # written last, once the step's shell has forked its sleep
-    wait_until(lambda: started.exists() and started.read_text().strip() != "", "the step to start")
-    return proc, journal
-
-
 def test_a_second_runner_or_operator_on_a_live_journal_is_refused(tmp_path: Path) -> None:
     live, journal = start_long_run(tmp_path)
     try:

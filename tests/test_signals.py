@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from engine_support import cli, group_alive, journal_events, journal_state
-from test_resume import start_long_run, wait_until
+from engine_support import start_long_run, wait_until
 
 from warroom.journal.state import RunResult, StepStatus
 
