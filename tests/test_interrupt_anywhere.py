@@ -16,38 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_support import carry_to_end
 
-from warroom.cli import main
-from warroom.journal.state import IncidentState, StepStatus, WaitReason
-from warroom.journal.store import JournalReader
+from warroom.journal.state import IncidentState
 
 ROOT = Path(__file__).resolve().parent.parent
-WAITING = 3
 
 
 def final(state: IncidentState) -> dict[str, Any]:
     steps = {sid: (s.status.value, s.attempts, s.outputs) for sid, s in state.steps.items()}
     return {"result": state.result.value, "steps": steps}
-
-
-def answer_people(journal: Path, state: IncidentState) -> None:
-    """The scripted person: approves every gate as bob, marks every manual step done."""
-    for sid, s in state.steps.items():
-        if s.status is StepStatus.WAITING and s.waiting_on is not None and s.waiting_on.on is WaitReason.PERSON:
-            verb = "approve" if sid in state.approvals else "done"
-            assert main([verb, sid, "--as", "bob", "--journal", str(journal)]) == 0
-
-
-def carry_to_end(journal: Path, first: list[str]) -> IncidentState:
-    code = main(first)
-    for _ in range(30):
-        with JournalReader(journal) as reader:
-            state = reader.state(None)
-        if code != WAITING:
-            return state
-        answer_people(journal, state)
-        code = main(["resume", "--headless", "--journal", str(journal)])
-    raise AssertionError("the run never ended")
 
 
 def cut(src: Path, dst: Path, k: int) -> None:

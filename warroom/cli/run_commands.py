@@ -46,6 +46,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.drill and (args.inject or args.speed not in ("1", "1.0")):
         say("--inject and --speed only apply to a --drill")
         return ExitCode.USAGE
+    if args.auto and not args.drill:
+        say("--auto answers people's steps for them: it is for drills only (add --drill), never a real run")
+        return ExitCode.USAGE
     injects = tuple(load_injects(args.inject, runbook)) if args.inject else ()
     options = RunOptions(
         actor=args.actor, drill=args.drill, seed=args.seed, speed=speed, auto=args.auto,
@@ -61,6 +64,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     for warning in warnings:
         say(f"warning: {warning}")
     assert state.runbook is not None
+    if args.auto and not state.drill:
+        say(f"--auto is for drills only: {state.incident} is a real incident")
+        return ExitCode.USAGE
     options = resume_options(state, args.actor, auto=args.auto, headless=args.headless)
     session = LiveSession(args.journal, state.runbook, options, secret_values(state.runbook), resume=state.incident)
     return _open(session, args.headless)
@@ -133,8 +139,7 @@ async def _operator(args: argparse.Namespace) -> int:
     try:
         with JournalReader(args.journal) as reader:
             info = reader.resolve(args.incident)
-            reducer = Reducer()
-            reducer.apply_rows(reader.rows(info.id))
+            reducer = reader.fold(info.id)
         state = reducer.state
         if state.runbook is None:
             raise JournalError(f"{info.id} has no run.started event")

@@ -106,11 +106,7 @@ def _check_step(state: IncidentState, command: OperatorCommand) -> None:
             raise Refused(f"{target} is not waiting for an answer (it is {status.value})")
         if approval.decision is not None:
             raise Refused(f"{target} was already {approval.decision} by {approval.by}")
-        if step.four_eyes and command.actor == state.starter:
-            raise Refused(f"{target} needs four eyes: {command.actor} started the run and may not approve it")
-        allowed = may_answer(state, target)
-        if allowed and command.actor not in allowed:
-            raise Refused(f"{command.actor} may not answer {target}; ask {', '.join(allowed)}")
+        _check_answerer(state, command)
     elif action in (Action.DONE, Action.FAIL):
         person_step = step.kind in _PERSON_KINDS and status is StepStatus.WAITING
         if not (person_step or status in (StepStatus.IN_DOUBT, StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED)):
@@ -123,11 +119,26 @@ def _check_step(state: IncidentState, command: OperatorCommand) -> None:
     elif action is Action.SKIP:
         if status not in _SKIPPABLE:
             raise Refused(f"{target} is {status.value} and cannot be skipped")
+        if step.kind is StepKind.APPROVAL:
+            _check_answerer(state, command)  # a skip is an approval without the question
     elif action is Action.UNDO:
         if step.undo is None:
             raise Refused(f"{target} has no undo")
         if status is not StepStatus.SUCCEEDED:
             raise Refused(f"{target} is {status.value}; only a succeeded step can be undone")
+
+
+def _check_answerer(state: IncidentState, command: OperatorCommand) -> None:
+    """Who may answer a gate (approve, reject or skip it): its approvers, never the run's
+    starter under four eyes."""
+    target, actor = command.target, command.actor
+    runbook = state.runbook
+    assert runbook is not None
+    if runbook.step(target).four_eyes and actor == state.starter:
+        raise Refused(f"{target} needs four eyes: {actor} started the run and may not {command.action.value} it")
+    allowed = may_answer(state, target)
+    if allowed and actor not in allowed:
+        raise Refused(f"{actor} may not answer {target}; ask {', '.join(allowed)}")
 
 
 def may_answer(state: IncidentState, step_id: str) -> tuple[str, ...]:

@@ -71,6 +71,8 @@ def auto_answer(ld: Ledger, step: Step) -> None:
     if ld.state.steps[step.id].status is not StepStatus.WAITING:
         return
     if step.kind is StepKind.APPROVAL:
+        if step.four_eyes:
+            return  # --auto answers for the starter, and four eyes needs someone else
         ld.emit(ld.event(EventType.APPROVAL_GRANTED, step.id, actor=AUTO, reason="--auto"))
     else:
         ld.emit(ld.event(EventType.OPERATOR_OVERRIDE, step.id, actor=AUTO, action="done", reason="--auto"))

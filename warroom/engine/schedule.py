@@ -118,8 +118,9 @@ def _held_by_needs(ld: Ledger, step: Step, s: StepState) -> bool:
         return True
     if any(not ns.status.finished for ns in states):
         return True
-    if needs and all(ns.status is StepStatus.SKIPPED for ns in states):
-        ld.emit(ld.event(EventType.STEP_SKIPPED, step.id, reason="all its needs were skipped"))
+    if needs and all(ns.status is StepStatus.SKIPPED and ns.passed_over for ns in states):
+        # a step skipped by a person counts as met; only the plan's own skips pass over dependents
+        ld.emit(ld.event(EventType.STEP_SKIPPED, step.id, reason="all its needs were passed over"))
         return True
     if s.status is StepStatus.BLOCKED:
         set_waiting(ld, s, WaitReason.NEEDS, "a failed need was resolved")

@@ -146,8 +146,7 @@ class LiveSession:
             engine.output_listeners.append(on_output)
             return await engine.start(self.secrets)
         with JournalReader(self.journal) as reader:
-            reducer = Reducer()
-            reducer.apply_rows(reader.rows(self.resume))
+            reducer = reader.fold(self.resume)
         state = reducer.state
         if state.result.ended:
             raise NothingToResume(f"{self.resume} already ended ({state.result.value}); nothing to resume")

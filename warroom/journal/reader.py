@@ -123,10 +123,15 @@ class JournalReader:
         for row in self.rows(incident):
             yield event_from_row(self.path, row)
 
+    def fold(self, incident: str | None = None) -> Reducer:
+        """The incident (latest when None) folded by the one reducer, which a runner may go
+        on folding into."""
+        reducer = Reducer()
+        reducer.apply_rows(self.rows(self.resolve(incident).id))
+        return reducer
+
     def state(self, incident: str | None = None) -> IncidentState:
-        """The incident (latest when None) folded by the one reducer."""
-        info = self.resolve(incident)
-        return Reducer().apply_rows(self.rows(info.id))
+        return self.fold(incident).state
 
     def verify(self, incident: str | None = None, *, expect: str | None = None) -> ChainReport:
         """One incident's chain, checked against its index entry (with WARROOM_JOURNAL_KEY

@@ -288,6 +288,7 @@ class Reducer:
         s = self._step(step)
         s.status = StepStatus.SKIPPED
         s.last_reason = str(data.get("reason", ""))
+        s.passed_over = True
         self._end(s, mono)
 
     def _step_blocked(self, ts: float, mono: float, actor: str, step: str | None,

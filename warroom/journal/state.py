@@ -98,6 +98,7 @@ class StepState:
     drill_slow: float = 0.0  # the current attempt was started slowed by this much
     same_attempt: bool = False  # re-run after a crash: the next start repeats the attempt
     may_retry: bool = False  # failed by its own attempt (not by a person): retries may follow
+    passed_over: bool = False  # skipped by the plan (a false guard, a branch not taken), not a person
 
 
 @dataclass(frozen=True)

@@ -59,13 +59,12 @@ class JournalWriter:
     """The single writer of one journal file; see the module docstring for the commit rules."""
 
     def __init__(self, path: Path, conn: aiosqlite.Connection, lock: WriterLock,
-                 next_seq: int, secrets: Sequence[str], flush_interval: float | None) -> None:
+                 next_seq: int, secrets: Sequence[str]) -> None:
         self.path = path
         self._conn = conn
         self._lock = lock
         self._next_seq = next_seq
         self._redactor = Redactor(secrets)
-        self._flush_interval = flush_interval
         self._heads: dict[str, str] = {}
         self._keys: dict[str, bytes | None] = {}
         self._committed: dict[str, Head] = {}  # what is durable, for `<db>.head`
@@ -105,7 +104,7 @@ class JournalWriter:
             await conn.close()
             lock.release()
             raise
-        writer = cls(db, conn, lock, next_seq, secrets, flush_interval)
+        writer = cls(db, conn, lock, next_seq, secrets)
         if flush_interval is not None:
             writer._ticker = asyncio.create_task(writer._tick(flush_interval))
         return writer

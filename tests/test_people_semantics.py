@@ -1,0 +1,63 @@
+"""What people do means what they meant: a person's skip counts as met, a gate is answered
+only by who may approve it (a skip included), --auto is for drills and never plays four
+eyes, and a page never keeps a headless run from stopping for a person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine_support import cli, journal_state, write_runbook
+from warroom.journal.state import RunResult, StepStatus
+
+LINEAR = """
+    runbook: linear
+    mode: linear
+    roles: {alice: commander, bob: commander}
+    steps:
+      - {id: first, manual: 'open the change'}
+      - {id: second, run: 'true'}
+      - {id: gate, approval: 'ship it?', four_eyes: true}
+      - {id: last, run: 'true'}
+"""
+
+
+def test_a_skipped_step_counts_as_met_and_a_skipped_gate_needs_an_approver(tmp_path: Path) -> None:
+    rb, journal = write_runbook(tmp_path, LINEAR), str(tmp_path / "j.db")
+    assert cli("run", str(rb), "--headless", "--as", "alice", "--journal", journal).returncode == 3
+    assert cli("skip", "first", "--as", "alice", "--reason", "already open", "--journal", journal).returncode == 0
+    assert cli("resume", "--headless", "--as", "alice", "--journal", journal).returncode == 3
+    state = journal_state(tmp_path / "j.db")
+    assert state.steps["second"].status is StepStatus.SUCCEEDED  # not "all its needs were skipped"
+    assert state.steps["gate"].status is StepStatus.WAITING
+    refused = cli("skip", "gate", "--as", "alice", "--reason", "hurry", "--journal", journal)
+    assert refused.returncode == 1 and "four eyes" in refused.stderr
+    assert cli("skip", "gate", "--as", "bob", "--reason", "approved on the bridge", "--journal", journal).returncode == 0
+    assert cli("resume", "--headless", "--as", "alice", "--journal", journal).returncode == 0
+    state = journal_state(tmp_path / "j.db")
+    assert state.steps["last"].status is StepStatus.SUCCEEDED and state.result is RunResult.SUCCEEDED
+
+
+def test_auto_is_a_usage_error_on_a_real_run(tmp_path: Path) -> None:
+    res = cli("run", str(write_runbook(tmp_path, LINEAR)), "--headless", "--auto", "--journal", str(tmp_path / "j.db"))
+    assert res.returncode == 2 and "--drill" in res.stderr
+    assert not (tmp_path / "j.db").exists()
+
+
+def test_auto_never_grants_a_four_eyes_gate(tmp_path: Path) -> None:
+    rb, journal = write_runbook(tmp_path, LINEAR), str(tmp_path / "j.db")
+    res = cli("run", str(rb), "--headless", "--drill", "--speed", "max", "--auto", "--as", "alice", "--journal", journal)
+    assert res.returncode == 3, res.stderr
+    state = journal_state(tmp_path / "j.db")
+    assert state.steps["first"].status is StepStatus.SUCCEEDED  # --auto did the manual step
+    assert state.steps["gate"].status is StepStatus.WAITING and "approve gate" in res.stderr
+
+
+def test_a_headless_run_with_a_page_still_stops_for_a_person(tmp_path: Path) -> None:
+    rb = write_runbook(tmp_path, """
+        runbook: paging
+        steps:
+          - {id: page, escalate: 'the DBA on call', notify: 'echo paged'}
+    """)
+    res = cli("run", str(rb), "--headless", "--journal", str(tmp_path / "j.db"), timeout=20)
+    assert res.returncode == 3, res.stderr
+    assert "paged" in res.stdout
