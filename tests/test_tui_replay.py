@@ -15,7 +15,7 @@ from warroom.journal.reducer import Reducer
 from warroom.journal.report import render_report, report
 from warroom.journal.state import IncidentState, RunResult, StepStatus
 from warroom.journal.store import JournalReader
-from warroom.journal.timeline import event_line
+from warroom.journal.timeline import what
 from warroom.tui.app import WarroomApp
 from warroom.tui.screens import ActionMenu, AskScreen, ReportScreen
 from warroom.tui.session import SPEEDS, ReplaySession
@@ -51,7 +51,8 @@ def assert_shows(app: WarroomApp, events: list[Event], k: int) -> None:
     assert session.state == folded(events, k)
     assert f"event {k} of {len(events)}" in header(app)
     state = session.state
-    assert app.log_tail.kept[-1].text == event_line(events[k - 1], state.runbook, state.started_mono)
+    newest = app.log_tail.kept[-1]
+    assert (newest.step, newest.text) == (events[k - 1].step or "", what(events[k - 1]))
 
 
 def first(events: list[Event], type_: str, after: int = 0) -> int:

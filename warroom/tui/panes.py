@@ -13,17 +13,19 @@ from warroom.journal.state import IncidentState, RunResult
 from warroom.runbook.model import Runbook
 from warroom.tui.board import board_columns, board_rows, thread_columns, thread_ids, thread_rows, time_cell
 from warroom.tui.diff_table import DiffTable
-from warroom.tui.glyphs import RESULT_STYLES, clock
+from warroom.tui.glyphs import RESULT_STYLES, charset, clock
 from warroom.tui.safe_text import visible
 from warroom.tui.session import ReplaySession
 
 
 class HeaderBar(Static):
-    """incident · runbook · mode · elapsed · result, on one line; a replay leads with where it
-    is (event k of n, the elapsed time then) and how fast it plays."""
+    """result · elapsed · runbook title · what waits for people · mode · incident, on one
+    line, most telling first so a narrow terminal cuts the incident id, never the title; a
+    replay leads with where it is (event k of n) and how fast it plays. `waiting` is how many
+    steps wait for a person and how many of them are the user's (None: no roles say so)."""
 
     def show(self, state: IncidentState, runbook: Runbook, incident: str, now: float, live: bool,
-             replay: ReplaySession | None = None) -> None:
+             replay: ReplaySession | None = None, *, waiting: tuple[int, int | None] = (0, None)) -> None:
         if state.started_mono is None:
             elapsed = 0.0
         elif replay is not None or (state.result in (RunResult.RUNNING, RunResult.WAITING) and live):
@@ -32,19 +34,26 @@ class HeaderBar(Static):
             elapsed = state.duration_s or 0.0
         mode = runbook.model.value + (" drill" if state.drill else "")
         result = state.result.value.upper().replace("_", " ")
-        lead: list[tuple[str, str] | str] = [(" warroom ", "bold reverse"), " "]
+        chars = charset()
+        lead: list[tuple[str, str] | str] = []
         if replay is not None:
-            play = "⏸" if replay.paused else "▶"
+            play = chars.paused if replay.paused else chars.playing
             lead += [(" REPLAY ", "bold reverse magenta"), " ",
                      (f"{play} {replay.speed:g}x", "bold magenta"), "  ",
                      (f"event {replay.position} of {replay.total}", "bold"), "  "]
+        count, mine = waiting
+        people: list[tuple[str, str] | str] = []
+        if count:
+            yours = f", {mine} yours" if mine is not None else ""
+            people = [(f"{chars.waiting} {count} wait{'s' if count == 1 else ''} for people{yours} (w)", "bold yellow"), "  "]
         self.update(Text.assemble(
             *lead,
             (f" {result} ", f"reverse {RESULT_STYLES[state.result]}"), " ",
-            (f"⏱ {clock(elapsed) or '00:00'}", "bold"), "  ",
-            (visible(incident or "starting…"), "bold"), "  ",
+            (f"{chars.timer} {clock(elapsed) or '00:00'}", "bold"), "  ",
+            (visible(runbook.title or runbook.id), "cyan"), "  ",
+            *people,
             (mode, "grey70"), "  ",
-            (visible(runbook.title or runbook.id), "cyan"),
+            (visible(incident or f"starting{chars.more}"), "bold"),
             no_wrap=True, overflow="ellipsis",
         ))
 
@@ -57,7 +66,9 @@ class LockBoard(DiffTable):
 
     def show(self, state: IncidentState) -> None:
         self.sync(board_rows(state))
-        self.border_subtitle = Text(f"{len(self.shown)} held") if self.shown else Text("nothing held")
+        held = f"{len(self.shown)} held" if self.shown else "nothing held"
+        hidden = f" · z: {', '.join(self.hidden)}" if self.hidden and self.shown else ""
+        self.border_subtitle = Text(held + hidden)
 
 
 class ThreadPanels(VerticalScroll):

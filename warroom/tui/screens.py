@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 
 from warroom.engine.commands import Action
 from warroom.journal.store import JournalReader
-from warroom.tui.glyphs import LOOKS
+from warroom.tui.glyphs import charset
 from warroom.tui.safe_text import visible
 
 OUTPUT_PAGE = 500
@@ -140,6 +140,7 @@ class ActionMenu(ModalScreen[Action | str | None]):
 
 
 HELP_KEYS: tuple[tuple[str, str], ...] = (
+    ("w", "select the next step waiting for a person (the header counts them)"),
     ("enter", "actions on the selected step"),
     ("v", "step detail: command, outputs, attempts, full output"),
     ("a / x", "approve / reject the selected approval"),
@@ -179,19 +180,27 @@ class HelpScreen(ModalScreen[None]):
         self.replay = replay
 
     def compose(self) -> ComposeResult:
-        replay_title = Text("Replay (commands are refused; the timeline marks ✘ failures, ? approvals, "
-                            "⚑ claims, ✎ notes)", style="bold")
+        chars = charset()
+        fail, ask, claim, note = chars.marks
+        replay_title = Text(f"Replay (commands are refused; the timeline marks {fail} failures, {ask} approvals, "
+                            f"{claim} claims, {note} notes)", style="bold")
         sections = [(Text("warroom console", style="bold"), HELP_KEYS), (replay_title, REPLAY_KEYS)]
-        with VerticalScroll(id="help", classes="modal"):
+        box = VerticalScroll(id="help", classes="modal")
+        box.border_title = "Help"
+        box.border_subtitle = "up/down, pgup/pgdn scroll - esc closes"
+        with box:
             for n, (title, keys) in enumerate(reversed(sections) if self.replay else sections):
                 yield Label(Text.assemble("\n" if n else "", title))
                 for key, what in keys:
                     yield Static(Text.assemble((f"{key:>10}  ", "bold cyan"), what))
             yield Label(Text("\nStep states", style="bold"))
-            for look in LOOKS.values():
+            for look in chars.looks.values():
                 yield Static(Text.assemble((f"{look.glyph:>10}  ", look.style), look.label))
-            yield Static(Text.assemble(("         ◆  ", "bold"), "on the critical path; ● elsewhere"))
+            yield Static(Text.assemble((f"{chars.critical_node:>10}  ", "bold"), f"on the critical path; {chars.node} elsewhere"))
             yield Static(Text("\nHighlight: needs of the selected step (orange), its dependents (blue)."))
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()  # the arrows scroll it at once
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -14,13 +14,11 @@ from textual import events
 from textual.message import Message
 from textual.widget import Widget
 
+from warroom.tui.glyphs import charset
 from warroom.tui.session import Notable, ReplaySession
 
-MARKS: dict[Notable, tuple[str, str]] = {
-    Notable.FAILURE: ("✘", "bold red"),
-    Notable.APPROVAL: ("?", "bold yellow"),
-    Notable.CLAIM: ("⚑", "bold cyan"),
-    Notable.NOTE: ("✎", "bold magenta"),
+MARK_STYLES: dict[Notable, str] = {
+    Notable.FAILURE: "bold red", Notable.APPROVAL: "bold yellow", Notable.CLAIM: "bold cyan", Notable.NOTE: "bold magenta",
 }
 PRIORITY = (Notable.NOTE, Notable.CLAIM, Notable.APPROVAL, Notable.FAILURE)
 """Later wins when two kinds share a cell: a failure is never hidden by a note."""
@@ -59,14 +57,19 @@ class Scrubber(Widget):
             held = marks.get(cell)
             if held is None or PRIORITY.index(kind) > PRIORITY.index(held):
                 marks[cell] = kind
+        chars = charset()
+        glyphs = dict(zip((Notable.FAILURE, Notable.APPROVAL, Notable.CLAIM, Notable.NOTE), chars.marks, strict=True))
         line = Text(no_wrap=True, overflow="crop")
         for cell in range(width):
             played = cell <= cursor
-            glyph, style = MARKS[marks[cell]] if cell in marks else ("━" if played else "─", "cyan" if played else "grey42")
+            if cell in marks:
+                glyph, style = glyphs[marks[cell]], MARK_STYLES[marks[cell]]
+            else:
+                glyph, style = (chars.played, "cyan") if played else (chars.unplayed, "grey42")
             if cell in marks and not played:
                 style = style.replace("bold ", "")
             if cell == cursor:
-                glyph, style = (glyph, f"reverse {style}") if cell in marks else ("●", "bold white")
+                glyph, style = (glyph, f"reverse {style}") if cell in marks else (chars.cursor, "bold white")
             line.append(glyph, style)
         return line
 
