@@ -492,6 +492,36 @@ class JournalReader:
         except sqlite3.Error as exc:
             raise _damaged(self.path, exc) from None
 
+    def rows_from(self, incident: str, first_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` raw rows of one incident from seq `first_seq` on, in seq order: a
+        replay pages through a long incident instead of holding it."""
+        try:
+            return self._conn.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE incident = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (incident, first_seq, limit),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise _damaged(self.path, exc) from None
+
+    def outline(self, incident: str, types: Sequence[str]) -> tuple[Iterator[list[tuple[int, float]]], list[tuple[int, str]]]:
+        """A replay's index of one incident: chunks of (seq, mono) of every row, and (seq,
+        type) of the rows whose type is in `types`, both in seq order."""
+        marks = ", ".join("?" * len(types))
+        try:
+            kinds = self._conn.execute(f"SELECT seq, type FROM events WHERE incident = ? AND type IN ({marks}) ORDER BY seq",
+                                       (incident, *types)).fetchall()
+        except sqlite3.Error as exc:
+            raise _damaged(self.path, exc) from None
+        return self._chunks("SELECT seq, mono FROM events WHERE incident = ? ORDER BY seq", incident), kinds
+
+    def _chunks(self, sql: str, incident: str) -> Iterator[list[tuple[Any, ...]]]:
+        try:
+            cur = self._conn.execute(sql, (incident,))
+            while chunk := cur.fetchmany(FETCH_CHUNK):
+                yield chunk
+        except sqlite3.Error as exc:
+            raise _damaged(self.path, exc) from None
+
     def events(self, incident: str) -> Iterator[Event]:
         for row in self.rows(incident):
             yield event_from_row(self.path, row)

@@ -555,7 +555,7 @@ class WarroomApp(App[int]):
         replay = self.replay
         assert replay is not None
         self.log_tail.clear()
-        for event in replay.events[max(0, replay.position - LOG_REBUILD):replay.position]:
+        for event in replay.events(replay.position - LOG_REBUILD, replay.position):
             self.on_engine_event(event)
         self.log_tail.flush()
         self.redraw()

@@ -7,6 +7,7 @@ as the people in the incident lived it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -39,16 +40,16 @@ class Scrubber(Widget):
         self.session = session
 
     def cell_of(self, index: int, width: int) -> int:
-        events_ = self.session.events
-        start, end = events_[0].mono, events_[-1].mono
+        monos = self.session.index.monos
+        start, end = monos[0], monos[-1]
         if end > start:
-            return int((events_[index].mono - start) / (end - start) * (width - 1))
-        return int(index / max(1, len(events_) - 1) * (width - 1))
+            return int((monos[index] - start) / (end - start) * (width - 1))
+        return int(index / max(1, len(monos) - 1) * (width - 1))
 
     def render(self) -> Text:
         width = self.size.width
         session = self.session
-        if width < 2 or not session.events:
+        if width < 2 or not session.total:
             return Text()
         cursor = self.cell_of(max(0, session.position - 1), width)
         marks: dict[int, Notable] = {}
@@ -75,7 +76,8 @@ class Scrubber(Widget):
 
     def on_click(self, event: events.Click) -> None:
         width = self.size.width
-        if width < 2 or not self.session.events:
+        if width < 2 or not self.session.total:
             return
-        reached = [i for i in range(len(self.session.events)) if self.cell_of(i, width) <= event.x]
-        self.post_message(SeekTo(reached[-1] + 1 if reached else 1))
+        total = self.session.total  # cells grow with time: the last event drawn at or before x
+        reached = bisect_right(range(total), event.x, key=lambda i: self.cell_of(i, width))
+        self.post_message(SeekTo(max(1, reached)))
