@@ -98,7 +98,7 @@ async def test_step_jump_and_ends_show_the_fold_of_the_first_k_events(recorded) 
 async def test_seeking_back_then_forward_returns_to_the_same_state(recorded) -> None:
     journal, incident, events = recorded
     session = ReplaySession.load(str(journal), incident, 10.0, paused=True, checkpoint_every=8)
-    session.index.wait_folded()  # the background fold kept a copy every 8 events
+    session.index.wait()  # the background fold kept a copy every 8 events
     assert sorted(session.index.checkpoints) == list(range(8, len(events) + 1, 8))
     assert session.final_state() == folded(events, len(events))
     session.seek(40)

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         early = seeks(session)
         print(f"seeks while checkpoints fold: max {max(early):.0f} ms")
         started = time.perf_counter()
-        session.index.wait_folded()
+        session.index.wait()
         print(f"checkpoints folded in {time.perf_counter() - started:.1f} s more")
         late = seeks(session)
         peak = rss_mb() - before

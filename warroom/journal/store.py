@@ -503,22 +503,24 @@ class JournalReader:
         except sqlite3.Error as exc:
             raise _damaged(self.path, exc) from None
 
-    def outline(self, incident: str, types: Sequence[str]) -> tuple[Iterator[list[tuple[int, float]]], list[tuple[int, str]]]:
-        """A replay's index of one incident: chunks of (seq, mono) of every row, and (seq,
-        type) of the rows whose type is in `types`, both in seq order."""
-        marks = ", ".join("?" * len(types))
+    def seqs(self, incident: str) -> Iterator[list[tuple[int]]]:
+        """Chunks of the seqs of one incident's rows, in order (a replay's index, when a
+        resume after another incident left gaps in them)."""
         try:
-            kinds = self._conn.execute(f"SELECT seq, type FROM events WHERE incident = ? AND type IN ({marks}) ORDER BY seq",
-                                       (incident, *types)).fetchall()
-        except sqlite3.Error as exc:
-            raise _damaged(self.path, exc) from None
-        return self._chunks("SELECT seq, mono FROM events WHERE incident = ? ORDER BY seq", incident), kinds
-
-    def _chunks(self, sql: str, incident: str) -> Iterator[list[tuple[Any, ...]]]:
-        try:
-            cur = self._conn.execute(sql, (incident,))
+            cur = self._conn.execute("SELECT seq FROM events WHERE incident = ? ORDER BY seq", (incident,))
             while chunk := cur.fetchmany(FETCH_CHUNK):
                 yield chunk
+        except sqlite3.Error as exc:
+            raise _damaged(self.path, exc) from None
+
+    def rows_of_types(self, incident: str, types: Sequence[str]) -> list[tuple[int, float, str]]:
+        """(seq, mono, type) of one incident's rows whose type is in `types`, in order."""
+        marks = ", ".join("?" * len(types))
+        try:
+            return self._conn.execute(
+                f"SELECT seq, mono, type FROM events WHERE incident = ? AND type IN ({marks}) ORDER BY seq",
+                (incident, *types),
+            ).fetchall()
         except sqlite3.Error as exc:
             raise _damaged(self.path, exc) from None
 

@@ -268,6 +268,8 @@ class WarroomApp(App[int]):
                 self.redraw()
             else:  # times move even when nothing happens: the header's, and running steps'
                 self.show_times()
+            if self.replay is not None:  # its marks arrive from the background, once found
+                self.query_one("#scrubber", Scrubber).refresh()
         except NoMatches:
             pass  # the app is closing and its panes are going; the interval fired once more
 

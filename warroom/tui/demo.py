@@ -165,5 +165,6 @@ async def record(journal: str | Path, scenario: Scenario = RECORDED) -> str:
 def build_replay_app(journal: str | Path, incident: str, position: int = REPLAY_AT) -> WarroomApp:
     """The console replaying `incident`, paused after its `position`-th event."""
     session = ReplaySession.load(str(journal), incident, 10.0, paused=True)
+    session.index.wait()  # the scrubber's marks are found: the same picture every time
     session.seek(position)
     return WarroomApp(session, refresh_s=0.1, blink=False)

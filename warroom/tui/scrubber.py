@@ -39,22 +39,22 @@ class Scrubber(Widget):
         super().__init__(id=id)
         self.session = session
 
-    def cell_of(self, index: int, width: int) -> int:
-        monos = self.session.index.monos
-        start, end = monos[0], monos[-1]
+    def cell_of(self, index: int, mono: float, width: int) -> int:
+        """The cell of the event at position `index`, which happened at `mono`."""
+        start, end = self.session.index.start_mono, self.session.index.end_mono
         if end > start:
-            return int((monos[index] - start) / (end - start) * (width - 1))
-        return int(index / max(1, len(monos) - 1) * (width - 1))
+            return int((mono - start) / (end - start) * (width - 1))
+        return int(index / max(1, self.session.total - 1) * (width - 1))
 
     def render(self) -> Text:
         width = self.size.width
         session = self.session
         if width < 2 or not session.total:
             return Text()
-        cursor = self.cell_of(max(0, session.position - 1), width)
+        cursor = self.cell_of(max(0, session.position - 1), session.now(), width)
         marks: dict[int, Notable] = {}
-        for index, kind in session.marks:
-            cell = self.cell_of(index, width)
+        for index, kind, mono in session.marks:
+            cell = self.cell_of(index, mono, width)
             held = marks.get(cell)
             if held is None or PRIORITY.index(kind) > PRIORITY.index(held):
                 marks[cell] = kind
@@ -79,5 +79,6 @@ class Scrubber(Widget):
         if width < 2 or not self.session.total:
             return
         total = self.session.total  # cells grow with time: the last event drawn at or before x
-        reached = bisect_right(range(total), event.x, key=lambda i: self.cell_of(i, width))
+        mono = self.session.index.mono
+        reached = bisect_right(range(total), event.x, key=lambda i: self.cell_of(i, mono(i), width))
         self.post_message(SeekTo(max(1, reached)))

@@ -158,7 +158,7 @@ class ReplaySession:
 
     journal: str
     incident: str
-    index: ReplayIndex
+    index: ReplayIndex[Notable]
     speed: float = 10.0
     paused: bool = False
     reducer: Reducer = field(default_factory=Reducer)
@@ -181,7 +181,8 @@ class ReplaySession:
         return self.reducer.state.runbook
 
     @property
-    def marks(self) -> list[tuple[int, Notable]]:
+    def marks(self) -> list[tuple[int, Notable, float]]:
+        """(position, kind, time) of the notable events, once the background has found them."""
         return self.index.marks
 
     @property
@@ -193,7 +194,7 @@ class ReplaySession:
         return self.position >= self.total
 
     def now(self) -> float:
-        return self.index.monos[self.position - 1] if self.position else 0.0
+        return (self.state.last_mono or 0.0) if self.position else 0.0
 
     def output_time(self) -> float:
         return self.now()
@@ -207,7 +208,7 @@ class ReplaySession:
         session = cls(journal, incident, index, nearest_speed(speed), paused)
         if len(index):
             session.seek(1)
-            index.start_folding()
+            index.start_background()
         return session
 
     async def open(self, on_event: EventListener, on_output: OutputListener) -> str:
@@ -222,9 +223,12 @@ class ReplaySession:
     def seek(self, k: int) -> None:
         """Shows the state after the first `k` events (clamped to 1..n)."""
         k = max(1 if self.total else 0, min(k, self.total))
-        base = self.index.nearest_checkpoint(k)
+        base = self.index.nearest_checkpoint(k, self.position if k >= self.position else 0)
         if k < self.position or base > self.position:
             self._restore(base)
+        if k - self.position > BURST:  # many at once: the reducer's fast path over raw rows
+            self.reducer.apply_rows(self.index.rows(self.position, k))
+            self.position = k
         while self.position < k:
             self._fold_next()
         self._wake.set()
@@ -239,15 +243,12 @@ class ReplaySession:
         event = self.index.event(self.position)
         self.reducer.apply(event)
         self.position += 1
-        every = self.index.checkpoint_every
-        if self.position % every == 0 and self.position not in self.index.checkpoints:
-            self.index.checkpoints[self.position] = copy_state(self.reducer.state)
         return event
 
     def notable(self, forward: bool, kinds: frozenset[Notable] = frozenset(Notable)) -> int | None:
         """The position that shows the next (or previous) notable event of `kinds`, if any."""
         shown = self.position - 1  # the index of the newest event folded
-        found = [i for i, kind in self.marks if kind in kinds and (i > shown if forward else i < shown)]
+        found = [i for i, kind, _ in self.marks if kind in kinds and (i > shown if forward else i < shown)]
         if not found:
             return None
         return (found[0] if forward else found[-1]) + 1
@@ -281,14 +282,14 @@ class ReplaySession:
 
     async def run(self) -> Outcome:
         """Plays until the console leaves; pauses at the end, where seeking still works."""
-        monos = self.index.monos
+        mono = self.index.mono
         while not self._stopped:
             self._wake.clear()
             if self.paused or self.at_end:
                 self.paused = self.paused or self.at_end
                 await self._wake.wait()
                 continue
-            gap = (monos[self.position] - self.now()) / self.speed
+            gap = (mono(self.position) - self.now()) / self.speed
             if gap > 0:
                 try:
                     await asyncio.wait_for(self._wake.wait(), min(REPLAY_MAX_GAP_S, gap))
@@ -297,7 +298,7 @@ class ReplaySession:
                     pass
             for _ in range(BURST):
                 self.play()
-                if self.at_end or monos[self.position] > self.now():
+                if self.at_end or mono(self.position) > self.now():
                     break
             await asyncio.sleep(0)
         return Outcome.FINISHED
