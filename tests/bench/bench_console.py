@@ -4,13 +4,16 @@ Plain script (not collected by pytest): `python tests/bench/bench_console.py [--
 Runs the real console headless at 160x48 on a drill; a feeder journals 1,000 output lines a
 second for every running step through the journal writer (the path real output takes), while
 the script presses j/k every 250 ms and measures key press -> graph repaint, and samples
-event-loop lag with a 10 ms ticker. Exits 1 over budget: key p95 100 ms, lag p99 50 ms.
+event-loop lag with a 10 ms ticker, and the process's resident memory every 5 s. Exits 1
+over budget: key p95 100 ms, lag p99 50 ms, memory growth 1 MB a minute (from 30 s on, once
+the log tail and the tables are full; run --seconds 180 for the issue's 3 minutes).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import tempfile
@@ -28,7 +31,28 @@ from warroom.tui.app import WarroomApp  # noqa: E402
 from warroom.tui.session import LiveSession  # noqa: E402
 
 THREADS, PER_THREAD, LINES_PER_S, TICK_S = 20, 10, 1000, 0.05
-KEY_P95_MS, LAG_P99_MS = 100.0, 50.0
+KEY_P95_MS, LAG_P99_MS, GROWTH_MB_PER_MIN = 100.0, 50.0, 1.0
+WARM_S = 30.0
+"""Seconds before memory growth is measured: caps fill first (the log tail's lines, caches)."""
+
+
+def rss_mb() -> float:
+    """Resident memory now (Linux /proc; the peak from getrusage elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def memory_probe(stop: asyncio.Event, samples: list[tuple[float, float]]) -> None:
+    started = time.perf_counter()
+    while not stop.is_set():
+        samples.append((time.perf_counter() - started, rss_mb()))
+        try:
+            await asyncio.wait_for(stop.wait(), 5.0)
+        except TimeoutError:
+            pass
 
 
 def runbook_text() -> str:
@@ -101,7 +125,9 @@ async def bench(seconds: float) -> int:
             stop = asyncio.Event()
             lines = [0]
             lags: list[float] = []
-            tasks = [asyncio.create_task(feed(app, stop, lines)), asyncio.create_task(lag_probe(stop, lags))]
+            memory: list[tuple[float, float]] = []
+            tasks = [asyncio.create_task(feed(app, stop, lines)), asyncio.create_task(lag_probe(stop, lags)),
+                     asyncio.create_task(memory_probe(stop, memory))]
             started = time.perf_counter()
             await asyncio.sleep(1.0)  # let twenty steps start
             keys: list[float] = []
@@ -129,7 +155,12 @@ async def bench(seconds: float) -> int:
           f"p95 {key_p95:.1f} ms (budget {KEY_P95_MS:.0f})")
     print(f"event-loop lag: n={len(lags)} median {statistics.median(lags):.1f} ms, "
           f"p99 {lag_p99:.1f} ms (budget {LAG_P99_MS:.0f})")
-    return 0 if key_p95 <= KEY_P95_MS and lag_p99 <= LAG_P99_MS else 1
+    warm = [(t, mb) for t, mb in memory if t >= WARM_S]
+    growth = (warm[-1][1] - warm[0][1]) / max(1e-9, warm[-1][0] - warm[0][0]) * 60 if len(warm) > 1 else 0.0
+    print("memory (s: MB): " + ", ".join(f"{t:.0f}: {mb:.0f}" for t, mb in memory[::3]))
+    print(f"memory growth after {WARM_S:.0f} s: {growth:.2f} MB a minute (budget {GROWTH_MB_PER_MIN:.0f})"
+          if len(warm) > 1 else "memory growth: run longer than 35 s to measure it")
+    return 0 if key_p95 <= KEY_P95_MS and lag_p99 <= LAG_P99_MS and growth <= GROWTH_MB_PER_MIN else 1
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ from textual.containers import Grid, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from warroom.engine.commands import STEP_ACTIONS, Action, OperatorCommand, Refused, needs_reason
 from warroom.engine.drill import Inject, InjectKind
@@ -36,11 +36,12 @@ from warroom.runbook.durations import DurationError, parse_duration
 from warroom.runbook.graph import descendants
 from warroom.tui.attention import next_waiting, waiting_for_people, yours
 from warroom.tui.brief import detail_summary, step_brief
+from warroom.tui.glyphs import ASCII, charset
 from warroom.tui.graph_view import GraphView, StepSelected
 from warroom.tui.log_tail import LogTail, elapsed
 from warroom.tui.offers import DESTRUCTIVE, LABELS, Offer, allowed, answerer, board_offers, resources, step_offers
 from warroom.tui.palette import IncidentCommands
-from warroom.tui.panes import HeaderBar, LockBoard, ThreadPanels
+from warroom.tui.panes import NARROW_FOOTER, HeaderBar, KeyFooter, LockBoard, ThreadPanels
 from warroom.tui.safe_text import visible
 from warroom.tui.screens import ActionMenu, AskScreen, Field, HelpScreen, ReportScreen, StepDetail
 from warroom.tui.scrubber import Scrubber, SeekTo
@@ -89,7 +90,7 @@ class WarroomApp(App[int]):
     TITLE = "warroom"
     COMMANDS = App.COMMANDS | {IncidentCommands}
     BINDINGS = [
-        Binding("w", "next_waiting", "Next waiting", id="next_waiting"),
+        Binding("w", "next_waiting", "Waiting", id="next_waiting"),
         Binding("enter", "menu", "Actions", id="menu"),
         Binding("v", "detail", "Detail", show=False, id="detail"),
         Binding("a", "command('approve')", "Approve", id="approve"),
@@ -140,6 +141,7 @@ class WarroomApp(App[int]):
         self.runbook = runbook
         self.refresh_s = refresh_s
         self.times_second = -1  # the second the running steps' times last showed
+        self.shown_width = 0  # the terminal's width the footer was last laid out for
         self.incident = ""
         self.outcome: Outcome | None = None
         self.drive_done = False  # the session is closed and the end is announced
@@ -171,17 +173,25 @@ class WarroomApp(App[int]):
             log = LogTail(id="log")
             log.border_title = "4 Log"
             yield log
-        yield Footer(show_command_palette=self.replay is None)  # a replay needs the room for its keys
+        yield KeyFooter(show_command_palette=self.replay is None, compact=self.replay is None)  # a replay needs the room for its keys
 
     def on_mount(self) -> None:
         if self.handle_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                 loop.add_signal_handler(sig, self.signalled, sig.name)
+        if charset() is ASCII:
+            self.add_class("-ascii")
         self.graph.focus()
         self.set_interval(self.refresh_s, self.tick)
         self.run_worker(self.drive(), group="engine", exit_on_error=False)
         self.redraw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The footer's keys change across NARROW_FOOTER columns."""
+        if not self.shown_width or (event.size.width < NARROW_FOOTER) != (self.shown_width < NARROW_FOOTER):
+            self.query_one(KeyFooter).refresh(recompose=True)
+        self.shown_width = event.size.width
 
     def signalled(self, name: str) -> None:
         """SIGTERM, SIGHUP or SIGINT: leave as `q` does, the run interrupted cleanly and

@@ -25,14 +25,16 @@ from warroom.runbook.model import Runbook
 from warroom.runbook.plan import critical_path
 from warroom.tui.board import step_elapsed
 from warroom.tui.glyphs import RESULT_STYLES, charset
+from warroom.tui.diff_table import fit_words
 from warroom.tui.lanes import LaneRow, lane_rows
+from warroom.tui.safe_text import visible
 
 _LANE = Style(color="grey42")
 _NEED = Style(color="black", bgcolor="dark_orange3")
 _DEPENDENT = Style(color="black", bgcolor="steel_blue")
 _SELECTED = Style(reverse=True, bold=True)
 _DIM = Style(color="grey58")
-_PHASE = Style(bold=True)
+_PHASE = Style(bold=True, underline=True)
 LABEL_WIDTH, TIME_WIDTH = 10, 8
 """Cells of the state's word and of the elapsed time (H:MM:SS), each with its leading space."""
 
@@ -160,14 +162,19 @@ class GraphView(ScrollView, can_focus=True):
         text.append(f" {step_elapsed(s, self.now) if s is not None else ''}", _DIM)
         return text
 
-    def phase_text(self, phase_id: str) -> Text:
-        """A phase's boundary row: its title and its state (pending until it starts)."""
+    def phase_text(self, phase_id: str, width: int) -> Text:
+        """A phase's boundary row: its id and state (pending until it starts), then as much
+        of its title as fits, cut after a word."""
         phase = next(p for p in self.runbook.phases if p.id == phase_id)
         shown = self.state.phases.get(phase_id, "pending")
         style = {r.value: st for r, st in RESULT_STYLES.items()}.get(shown, "grey62")
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{phase_id}: {phase.title or phase.mode.value} ", _PHASE)
+        text.append(f"{phase_id} ", _PHASE)
         text.append(f"[{shown.replace('_', ' ')}]", style)
+        title = visible(phase.title or phase.mode.value)
+        room = width - text.cell_len - 1
+        if room >= 8:
+            text.append(" " + fit_words(title, room), _DIM)
         return text
 
     def render_line(self, y: int) -> Strip:
@@ -177,7 +184,7 @@ class GraphView(ScrollView, can_focus=True):
         if index >= len(self.lines):
             return Strip.blank(width, self.rich_style)
         entry = self.lines[index]
-        line = self.row_text(entry, width) if isinstance(entry, int) else self.phase_text(entry)
+        line = self.row_text(entry, width) if isinstance(entry, int) else self.phase_text(entry, width)
         segments = list(line.render(self.app.console))
         strip = Strip([s for s in segments if s.text != "\n"])
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style).apply_style(self.rich_style)

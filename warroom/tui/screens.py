@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -155,7 +156,7 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
     ("/", "filter the log: text, step:ID, thread:ID"),
     ("1 2 3 4", "focus graph, lock board, threads, log"),
     ("z", "maximize the focused pane (z again restores)"),
-    ("j k ↑ ↓", "move in the graph"),
+    ("j k up down", "move in the graph"),
     ("?", "this help"),
     ("q", "leave (asks first while the incident runs; it stays resumable)"),
 )
@@ -163,7 +164,7 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
 
 REPLAY_KEYS: tuple[tuple[str, str], ...] = (
     ("space", "play / pause (at the end: play again from the start)"),
-    ("← →", "one event back / forward"),
+    ("left right", "one event back / forward"),
     ("+ -", "faster / slower: 1 2 5 10 20 50 100 200 500 1000x"),
     ("[ ]", "previous / next failure, approval, claim or note"),
     ("F A C N", "next failure / approval / claim / note"),
@@ -191,12 +192,11 @@ class HelpScreen(ModalScreen[None]):
         with box:
             for n, (title, keys) in enumerate(reversed(sections) if self.replay else sections):
                 yield Label(Text.assemble("\n" if n else "", title))
-                for key, what in keys:
-                    yield Static(Text.assemble((f"{key:>10}  ", "bold cyan"), what))
+                yield Static(_two_columns([(Text(key, style="bold cyan"), Text(what)) for key, what in keys]))
             yield Label(Text("\nStep states", style="bold"))
-            for look in chars.looks.values():
-                yield Static(Text.assemble((f"{look.glyph:>10}  ", look.style), look.label))
-            yield Static(Text.assemble((f"{chars.critical_node:>10}  ", "bold"), f"on the critical path; {chars.node} elsewhere"))
+            states = [(Text(look.glyph, style=look.style), Text(look.label)) for look in chars.looks.values()]
+            states.append((Text(chars.critical_node, style="bold"), Text(f"on the critical path; {chars.node} elsewhere")))
+            yield Static(_two_columns(states))
             yield Static(Text("\nHighlight: needs of the selected step (orange), its dependents (blue)."))
 
     def on_mount(self) -> None:
@@ -281,13 +281,23 @@ class ReportScreen(ModalScreen[None]):
             yield Label(Text(self.title_text, style="bold"), id="report-title")
             with ScrollableContainer(id="report-scroll"):
                 yield Static(Text(self.text, no_wrap=True), id="report-body")
-            yield Label(Text("↑ ↓ ← → scroll · esc closes", style="grey62"))
+            yield Label(Text("arrows scroll - esc closes", style="grey62"))
 
     def on_mount(self) -> None:
         self.query_one("#report-scroll").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _two_columns(rows: list[tuple[Text, Text]]) -> Table:
+    """Keys (or glyphs) right-aligned beside what they do; long lines wrap under their text."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(justify="right", no_wrap=True, min_width=9)
+    table.add_column(ratio=1)
+    for left, right in rows:
+        table.add_row(left, right)
+    return table
 
 
 def _output_text(data: str) -> str:
