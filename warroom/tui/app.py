@@ -88,7 +88,7 @@ class CommandRefused(Message):
 class WarroomApp(App[int]):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
-    COMMANDS = App.COMMANDS | {IncidentCommands}
+    COMMANDS = {IncidentCommands}  # the incident's commands first and only: what applies now
     BINDINGS = [
         Binding("w", "next_waiting", "Waiting", id="next_waiting"),
         Binding("enter", "menu", "Actions", id="menu"),

@@ -71,7 +71,7 @@ def detail_summary(state: IncidentState, runbook: Runbook, step_id: str, actor: 
         ended = clock(end - base) if end is not None else "..."
         lines.append(Text(f"  attempt {n}: {clock(start - base) or '00:00'} -> {ended}"))
     lines.append(Text.assemble(("Kind: ", _BOLD), step.kind.value, ("  Thread: ", _BOLD), visible(step.thread or "-"),
-                               ("  Phase: ", _BOLD), visible(runbook.phase_of(step_id) or "-")))
+                               ("  Phase: ", _BOLD), visible(step.phase or "-")))
     if step.locks:
         lines.append(Text.assemble(("Locks: ", _BOLD), ", ".join(str(lk) for lk in step.locks)))
     lines.append(Text.assemble(("Needs: ", _BOLD), ", ".join(runbook.needs_of(step_id)) or "nothing"))

@@ -82,6 +82,7 @@ SCENARIOS: dict[str, Scenario] = {
         "bank-batch-recovery.yaml", actor="helen", select="approve-stop", keys=("a",),
         commands=(OperatorCommand(Action.DONE, "open-change", "helen"),),
     ),
+    "hybrid": Scenario("database-disk-full.yaml", halt_at=300.0, select="assign-roles"),
     "failure-rollback": Scenario(
         "web-outage.yaml", select="undrain-web", ends=True,
         injects=(Inject(0.0, InjectKind.FAIL, step="undrain-web"),),

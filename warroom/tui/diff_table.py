@@ -100,12 +100,12 @@ class DiffTable(DataTable[Text]):
         return [name for name in self.column_names if self.widths and name not in self.widths]
 
     def on_mount(self) -> None:
-        self.lay_out(self.size.width or sum(c.width + GAP for c in self.columns_spec))
+        self.lay_out(sum(c.width + GAP for c in self.columns_spec))
 
     def on_resize(self, event: events.Resize) -> None:
-        """Re-fits the columns; the room of a vertical scrollbar is kept whether it shows
-        or not, so rows coming and going never re-fit them."""
-        self.lay_out(event.size.width - self.styles.scrollbar_size_vertical)
+        """Re-fits the columns to the content width; the room of a vertical scrollbar is kept
+        whether it shows or not, so rows coming and going never re-fit them."""
+        self.lay_out(self.size.width - self.styles.scrollbar_size_vertical)
 
     def lay_out(self, width: int) -> None:
         """Sizes the columns for `width` cells and redraws the rows in them (when it changed)."""
