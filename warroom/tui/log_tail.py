@@ -50,7 +50,7 @@ class Entry:
     def line(self, width: int) -> str:
         if width >= WIDE:
             return f"{self.when:>7}  {self.thread[:10]:<10}  {(self.step or '-')[:24]:<24}  {self.text}"
-        return f"{self.when:>5} {fit_words(self.step or '-', NARROW_STEP):<{NARROW_STEP}} {self.text}"
+        return f"{self.when:>7} {fit_words(self.step or '-', NARROW_STEP):<{NARROW_STEP}} {self.text}"
 
 
 @dataclass(frozen=True)

@@ -106,9 +106,11 @@ class ThreadPanels(VerticalScroll):
     def compose(self) -> ComposeResult:
         for i, tid in enumerate(self.threads):
             thread = self.runbook.thread(tid)
-            title = f"{tid}: {thread.title}" if thread is not None and thread.title else (tid or "(no thread)")
-            owner = f"  ({thread.owner})" if thread is not None and thread.owner else ""
-            yield Label(Text.assemble((visible(title), "bold"), (visible(owner), "grey62"), no_wrap=True, overflow="ellipsis"), classes="thread-title")
+            owner = f" ({thread.owner})" if thread is not None and thread.owner else ""
+            title = f": {thread.title}" if thread is not None and thread.title else ""
+            # id and owner first: a narrow pane cuts the end of the title, never who owns it
+            yield Label(Text.assemble((visible(tid or "(no thread)"), "bold"), (visible(owner), "grey62"),
+                                      (visible(title), "bold"), no_wrap=True, overflow="ellipsis"), classes="thread-title")
             yield DiffTable(thread_columns(self.runbook, tid), id=f"thread-{i}", classes="thread-table")
 
     def show(self, state: IncidentState, now: float) -> None:
