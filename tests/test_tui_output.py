@@ -34,7 +34,7 @@ async def test_hostile_output_reaches_the_screen_literally(tmp_path: Path) -> No
 
 
 def test_log_filter_by_step_thread_or_text() -> None:
-    entries = [Entry("restart", "app", "restarted ok"), Entry("gate", "ops", "asks approval")]
+    entries = [Entry("restart", "app", "00:10", "restarted ok"), Entry("gate", "ops", "00:20", "asks approval")]
     assert [e.step for e in entries if LineFilter.parse("step:gate").admits(e)] == ["gate"]
     assert [e.step for e in entries if LineFilter.parse("thread:app").admits(e)] == ["restart"]
     assert [e.step for e in entries if LineFilter.parse("APPROVAL").admits(e)] == ["gate"]

@@ -16,12 +16,25 @@ SIZES = [(80, 24), (160, 48)]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("scenario", ["mid-incident", "lock-conflict", "approval", "failure-rollback"])
+@pytest.mark.parametrize("scenario", ["mid-incident", "lock-conflict", "approval", "failure-rollback", "hybrid"])
 def test_console(scenario: str, size: tuple[int, int], snap_compare, tmp_path: Path) -> None:
     app = scenario_app(scenario, tmp_path)
 
     async def run_before(pilot) -> None:
         await reach(app, pilot, scenario)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("keys", [("question_mark",), ("v",), ("enter",), ("ctrl+p",)], ids=["help", "detail", "menu", "palette"])
+def test_screen(keys: tuple[str, ...], size: tuple[int, int], snap_compare, tmp_path: Path) -> None:
+    app = scenario_app("mid-incident", tmp_path)
+
+    async def run_before(pilot) -> None:
+        await reach(app, pilot, "mid-incident")
+        await pilot.press(*keys)
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

@@ -4,17 +4,23 @@ Plain script (not collected by pytest): `python tests/bench/bench_console.py [--
 Runs the real console headless at 160x48 on a drill; a feeder journals 1,000 output lines a
 second for every running step through the journal writer (the path real output takes), while
 the script presses j/k every 250 ms and measures key press -> graph repaint, and samples
-event-loop lag with a 10 ms ticker. Exits 1 over budget: key p95 100 ms, lag p99 50 ms.
+event-loop lag with a 10 ms ticker, and the process's resident memory every 5 s. Exits 1
+over budget: key p95 100 ms, lag p99 50 ms, memory growth 1 MB a minute (from 90 s on, once
+the log tail and the tables are full; run --seconds 180 for the issue's 3 minutes).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
+from array import array
+from collections import deque
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +34,28 @@ from warroom.tui.app import WarroomApp  # noqa: E402
 from warroom.engine.session import LiveSession  # noqa: E402
 
 THREADS, PER_THREAD, LINES_PER_S, TICK_S = 20, 10, 1000, 0.05
-KEY_P95_MS, LAG_P99_MS = 100.0, 50.0
+KEY_P95_MS, LAG_P99_MS, GROWTH_MB_PER_MIN = 100.0, 50.0, 1.0
+WARM_S = 90.0
+"""Seconds before memory growth is measured: the caps fill first (log lines, caches, the writer's batches)."""
+
+
+def rss_mb() -> float:
+    """Resident memory now (Linux /proc; the peak from getrusage elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def memory_probe(stop: asyncio.Event, samples: list[tuple[float, float]]) -> None:
+    started = time.perf_counter()
+    while not stop.is_set():
+        samples.append((time.perf_counter() - started, rss_mb()))
+        try:
+            await asyncio.wait_for(stop.wait(), 5.0)
+        except TimeoutError:
+            pass
 
 
 def runbook_text() -> str:
@@ -47,7 +74,7 @@ def runbook_text() -> str:
     return "\n".join(lines) + "\n"
 
 
-def percentile(values: list[float], pct: float) -> float:
+def percentile(values: Sequence[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
@@ -71,7 +98,7 @@ async def feed(app: WarroomApp, stop: asyncio.Event, counter: list[int]) -> None
         n += due
 
 
-async def lag_probe(stop: asyncio.Event, lags: list[float]) -> None:
+async def lag_probe(stop: asyncio.Event, lags: array[float]) -> None:
     while not stop.is_set():
         start = time.perf_counter()
         await asyncio.sleep(0.01)
@@ -90,7 +117,7 @@ async def bench(seconds: float) -> int:
             while not app.incident:
                 await asyncio.sleep(0.05)
             graph = app.graph
-            painted: list[float] = []
+            painted: deque[float] = deque(maxlen=256)  # bounded: the bench must not grow the memory it measures
             original = graph.render_line
 
             def render_line(y: int):  # type: ignore[no-untyped-def]
@@ -100,8 +127,10 @@ async def bench(seconds: float) -> int:
             graph.render_line = render_line  # type: ignore[method-assign]
             stop = asyncio.Event()
             lines = [0]
-            lags: list[float] = []
-            tasks = [asyncio.create_task(feed(app, stop, lines)), asyncio.create_task(lag_probe(stop, lags))]
+            lags = array("d")
+            memory: list[tuple[float, float]] = []
+            tasks = [asyncio.create_task(feed(app, stop, lines)), asyncio.create_task(lag_probe(stop, lags)),
+                     asyncio.create_task(memory_probe(stop, memory))]
             started = time.perf_counter()
             await asyncio.sleep(1.0)  # let twenty steps start
             keys: list[float] = []
@@ -129,7 +158,12 @@ async def bench(seconds: float) -> int:
           f"p95 {key_p95:.1f} ms (budget {KEY_P95_MS:.0f})")
     print(f"event-loop lag: n={len(lags)} median {statistics.median(lags):.1f} ms, "
           f"p99 {lag_p99:.1f} ms (budget {LAG_P99_MS:.0f})")
-    return 0 if key_p95 <= KEY_P95_MS and lag_p99 <= LAG_P99_MS else 1
+    warm = [(t, mb) for t, mb in memory if t >= WARM_S]
+    growth = (warm[-1][1] - warm[0][1]) / max(1e-9, warm[-1][0] - warm[0][0]) * 60 if len(warm) > 1 else 0.0
+    print("memory (s: MB): " + ", ".join(f"{t:.0f}: {mb:.0f}" for t, mb in memory[::3]))
+    print(f"memory growth after {WARM_S:.0f} s: {growth:.2f} MB a minute (budget {GROWTH_MB_PER_MIN:.0f})"
+          if len(warm) > 1 else "memory growth: run longer than 35 s to measure it")
+    return 0 if key_p95 <= KEY_P95_MS and lag_p99 <= LAG_P99_MS and growth <= GROWTH_MB_PER_MIN else 1
 
 
 def main() -> int:

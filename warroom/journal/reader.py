@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,38 @@ class JournalReader:
             )
             while chunk := cur.fetchmany(FETCH_CHUNK):
                 yield from chunk
+        except sqlite3.Error as exc:
+            raise damaged(self.path, exc) from None
+
+    def rows_from(self, incident: str, first_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` raw rows of one incident from seq `first_seq` on, in seq order: a
+        replay pages through a long incident instead of holding it."""
+        try:
+            return self._conn.execute(
+                f"SELECT {COLUMNS} FROM events WHERE incident = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (incident, first_seq, limit),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise damaged(self.path, exc) from None
+
+    def seqs(self, incident: str) -> Iterator[list[tuple[int]]]:
+        """Chunks of the seqs of one incident's rows, in order (a replay's index, when a
+        resume after another incident left gaps in them)."""
+        try:
+            cur = self._conn.execute("SELECT seq FROM events WHERE incident = ? ORDER BY seq", (incident,))
+            while chunk := cur.fetchmany(FETCH_CHUNK):
+                yield chunk
+        except sqlite3.Error as exc:
+            raise damaged(self.path, exc) from None
+
+    def rows_of_types(self, incident: str, types: Sequence[str]) -> list[tuple[int, float, str]]:
+        """(seq, mono, type) of one incident's rows whose type is in `types`, in order."""
+        marks = ", ".join("?" * len(types))
+        try:
+            return self._conn.execute(
+                f"SELECT seq, mono, type FROM events WHERE incident = ? AND type IN ({marks}) ORDER BY seq",
+                (incident, *types),
+            ).fetchall()
         except sqlite3.Error as exc:
             raise damaged(self.path, exc) from None
 

@@ -15,33 +15,33 @@ from dataclasses import dataclass
 from functools import partial
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
-from warroom.engine.commands import STEP_ACTIONS, Action, OperatorCommand, Refused, may_answer, needs_reason
-from warroom.engine.context import render_text
+from warroom.engine.commands import STEP_ACTIONS, Action, OperatorCommand, Refused, needs_reason
 from warroom.engine.drill import Inject, InjectKind
 from warroom.engine.outcome import ExitCode, Outcome, exit_code
 from warroom.journal.errors import JournalError
 from warroom.journal.events import Event
 from warroom.journal.report import render_report, report
 from warroom.journal.state import IncidentState, RunResult, StepStatus
-from warroom.journal.timeline import event_line, output_text
-from warroom.journal.timeline import line as timeline_line
+from warroom.journal.timeline import output_text, what
 from warroom.runbook.durations import DurationError, parse_duration
 from warroom.runbook.graph import descendants
-from warroom.tui.glyphs import LOOKS, clock
+from warroom.tui.attention import next_waiting, waiting_for_people, yours
+from warroom.tui.brief import detail_summary, step_brief
+from warroom.tui.glyphs import ASCII, charset
 from warroom.tui.graph_view import GraphView, StepSelected
-from warroom.tui.log_tail import LogTail
-from warroom.tui.offers import DESTRUCTIVE, LABELS, Offer, allowed, board_offers, resources, step_offers
+from warroom.tui.log_tail import LogTail, elapsed
+from warroom.tui.offers import DESTRUCTIVE, LABELS, Offer, allowed, answerer, board_offers, resources, step_offers
 from warroom.tui.palette import IncidentCommands
-from warroom.tui.panes import HeaderBar, LockBoard, ThreadPanels
+from warroom.tui.panes import NARROW_FOOTER, HeaderBar, KeyFooter, LockBoard, ThreadPanels
 from warroom.journal.text import visible
 from warroom.tui.screens import ActionMenu, AskScreen, Field, HelpScreen, ReportScreen, StepDetail
 from warroom.tui.scrubber import Scrubber, SeekTo
@@ -49,9 +49,16 @@ from warroom.tui.session import ConsoleSession, Notable, ReplaySession
 
 DETAIL = "detail"
 """The action menu's entry for the step detail view (not an operator command)."""
+DETAIL_OUTPUT_LINES = 5
+"""The newest output lines of a step its detail view leads with."""
 LOG_REBUILD = 2_000
 """Events whose lines refill the log after a replay jumps (the newest ones before the position)."""
 ENDED = (RunResult.RUNNING, RunResult.WAITING)
+KEY_ACTIONS: dict[str, Action] = {
+    "a": Action.APPROVE, "x": Action.REJECT, "d": Action.DONE, "f": Action.FAIL, "r": Action.RETRY,
+    "s": Action.SKIP, "u": Action.UNDO, "R": Action.RELEASE,
+}
+"""The command keys that say why when they do not apply (their bindings, below)."""
 STEP, SPEED = Binding.Group("Step", compact=True), Binding.Group("Speed", compact=True)
 MARK, KIND = Binding.Group("Mark", compact=True), Binding.Group("Next", compact=True)
 INJECT_CHOICES: list[tuple[InjectKind | str, str]] = [
@@ -80,8 +87,9 @@ class CommandRefused(Message):
 class WarroomApp(App[int]):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
-    COMMANDS = App.COMMANDS | {IncidentCommands}
+    COMMANDS = {IncidentCommands}  # the incident's commands first and only: what applies now
     BINDINGS = [
+        Binding("w", "next_waiting", "Waiting", id="next_waiting"),
         Binding("enter", "menu", "Actions", id="menu"),
         Binding("v", "detail", "Detail", show=False, id="detail"),
         Binding("a", "command('approve')", "Approve", id="approve"),
@@ -132,6 +140,7 @@ class WarroomApp(App[int]):
         self.runbook = runbook
         self.refresh_s = refresh_s
         self.times_second = -1  # the second the running steps' times last showed
+        self.shown_width = 0  # the terminal's width the footer was last laid out for
         self.incident = ""
         self.outcome: Outcome | None = None
         self.drive_done = False  # the session is closed and the end is announced
@@ -163,17 +172,25 @@ class WarroomApp(App[int]):
             log = LogTail(id="log")
             log.border_title = "4 Log"
             yield log
-        yield Footer(show_command_palette=self.replay is None)  # a replay needs the room for its keys
+        yield KeyFooter(show_command_palette=self.replay is None, compact=self.replay is None)  # a replay needs the room for its keys
 
     def on_mount(self) -> None:
         if self.handle_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                 loop.add_signal_handler(sig, self.signalled, sig.name)
+        if charset() is ASCII:
+            self.add_class("-ascii")
         self.graph.focus()
         self.set_interval(self.refresh_s, self.tick)
         self.run_worker(self.drive(), group="engine", exit_on_error=False)
         self.redraw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The footer's keys change across NARROW_FOOTER columns."""
+        if not self.shown_width or (event.size.width < NARROW_FOOTER) != (self.shown_width < NARROW_FOOTER):
+            self.query_one(KeyFooter).refresh(recompose=True)
+        self.shown_width = event.size.width
 
     def signalled(self, name: str) -> None:
         """SIGTERM, SIGHUP or SIGINT: leave as `q` does, the run interrupted cleanly and
@@ -235,17 +252,20 @@ class WarroomApp(App[int]):
     def on_engine_event(self, event: Event) -> None:
         state = self.session.state
         thread = self.threads.get(event.step or "", "")
-        self.log_tail.add(event.step, thread, event_line(event, state.runbook, state.started_mono))
+        self.log_tail.add(event.step, thread, elapsed(event.mono, state.started_mono), what(event))
         self.dirty = True
 
     def show_header(self) -> None:
-        self.query_one("#header", HeaderBar).show(self.session.state, self.runbook, self.incident,
-                                                  self.session.now(), self.session.live, self.replay)
+        state = self.session.state
+        waiting = self.waiting()
+        mine = sum(1 for sid in waiting if yours(state, sid, self.session.actor)) if self.runbook.roles else None
+        self.query_one("#header", HeaderBar).show(state, self.runbook, self.incident, self.session.now(),
+                                                  self.session.live, self.replay, waiting=(len(waiting), mine))
 
     def on_engine_output(self, step: str | None, stream: str, line: str) -> None:
         state = self.session.state
-        text = timeline_line(self.session.output_time(), state.started_mono, state.runbook, step, output_text(stream, line))
-        self.log_tail.add(step, self.threads.get(step or "", ""), text)
+        self.log_tail.add(step, self.threads.get(step or "", ""), elapsed(self.session.output_time(), state.started_mono),
+                          output_text(stream, line), output=True)
 
     # drawing ----------------------------------------------------------------------------------
     def tick(self) -> None:
@@ -255,6 +275,8 @@ class WarroomApp(App[int]):
                 self.redraw()
             else:  # times move even when nothing happens: the header's, and running steps'
                 self.show_times()
+            if self.replay is not None:  # its marks arrive from the background, once found
+                self.query_one("#scrubber", Scrubber).refresh()
         except NoMatches:
             pass  # the app is closing and its panes are going; the interval fired once more
 
@@ -325,6 +347,8 @@ class WarroomApp(App[int]):
             return self.selected is not None and self.replay is None
         if action == "detail":
             return self.selected is not None
+        if action == "next_waiting":
+            return self.session.live and self.outcome is None
         if action.startswith("replay_"):
             return self.replay is not None and self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)
         if action == "report":
@@ -334,6 +358,44 @@ class WarroomApp(App[int]):
             state = self.session.state
             return self.session.live and state.drill and state.result in ENDED and self.outcome is None
         return True
+
+    def waiting(self) -> list[str]:
+        """The steps waiting for a person, in the graph's order."""
+        return waiting_for_people(self.session.state, [row.step for row in self.graph.rows])
+
+    def action_next_waiting(self) -> None:
+        """`w`: the selection moves to the next step that waits for a person."""
+        step = next_waiting(self.waiting(), [row.step for row in self.graph.rows], self.selected)
+        if step is None:
+            self.notify("nothing waits for a person now", timeout=3)
+            return
+        self.graph.select(step)
+        self.graph.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A command key that does not apply now says why, instead of doing nothing."""
+        action = KEY_ACTIONS.get(event.key)
+        if action is None or self.screen is not self.screen_stack[0] or isinstance(self.focused, Input):
+            return
+        if self.check_action("command", (action.value,)):
+            return
+        event.stop()
+        self.notify(visible(self.why_not(action)), title=f"{event.key}: {LABELS[action].lower()} does not apply",
+                    severity="warning", markup=False, timeout=4)
+
+    def why_not(self, action: Action) -> str:
+        """Why `action` cannot be sent now, in the engine's words where it has them."""
+        if not self.session.live:
+            return "this is a replay: it shows what happened and takes no commands"
+        if self.outcome is not None:
+            return "the run has ended in this console; leave (q) and use warroom resume"
+        target = self.selected or ""
+        if action in STEP_ACTIONS and not target:
+            return "no step is selected"
+        if action is Action.RELEASE and not self.session.state.claims:
+            return "nothing is claimed"
+        who = self.answerer(target) if action in (Action.APPROVE, Action.REJECT) else self.session.actor
+        return allowed(self.session.state, action, target, who) or f"{action.value} does not apply to {target} now"
 
     # commands -----------------------------------------------------------------------------------
     def action_command(self, action: str) -> None:
@@ -404,39 +466,10 @@ class WarroomApp(App[int]):
         return AskScreen(f"{label} {target}?", body, [reason], label, danger=action in DESTRUCTIVE)
 
     def answerer(self, step_id: str) -> str:
-        """Who answers an approval at this console: its user, or under four eyes (or a list
-        of approvers without them) the first person who may, to be confirmed in the form;
-        that person sits at the console and types their own name."""
-        state = self.session.state
-        me = self.session.actor
-        approval = state.approvals.get(step_id)
-        four_eyes = approval is not None and approval.four_eyes
-        allowed_people = may_answer(state, step_id)
-        if (not allowed_people or me in allowed_people) and not (four_eyes and me == state.starter):
-            return me
-        return next((p for p in allowed_people if not (four_eyes and p == state.starter)), me)
+        return answerer(self.session.state, step_id, self.session.actor)
 
     def step_brief(self, step_id: str) -> list[Text]:
-        """What a person should see before acting on a step: the question and who may answer,
-        the instructions, why it failed."""
-        state = self.session.state
-        step = self.runbook.step(step_id)
-        s = state.steps[step_id]
-        look = LOOKS[s.status]
-        lines = [Text.assemble((f"{look.glyph} {look.label}", look.style), "  ", visible(step.title or step.kind.value))]
-        approval = state.approvals.get(step_id)
-        if approval is not None:
-            lines.append(Text.assemble(("Question: ", "bold"), visible(approval.question or step.question or "")))
-            who = ", ".join(may_answer(state, step_id)) or "anyone"
-            lines.append(Text.assemble(("May answer: ", "bold"), visible(who), f"   (you are {visible(self.session.actor)})"))
-            if approval.four_eyes:
-                lines.append(Text(f"Four eyes: {visible(state.starter)} started the run and may not answer; "
-                                  "the person answering types their name below.", style="yellow"))
-        if step.instructions:
-            lines.append(Text.assemble(("Instructions: ", "bold"), visible(render_text(state, self.runbook, step.instructions))))
-        if s.last_reason:
-            lines.append(Text.assemble(("Last: ", "bold"), visible(s.last_reason)))
-        return lines
+        return step_brief(self.session.state, self.runbook, step_id, self.session.actor)
 
     def send(self, command: OperatorCommand) -> None:
         self.run_worker(self._send(command), group="commands")
@@ -531,7 +564,7 @@ class WarroomApp(App[int]):
         replay = self.replay
         assert replay is not None
         self.log_tail.clear()
-        for event in replay.events[max(0, replay.position - LOG_REBUILD):replay.position]:
+        for event in replay.events(replay.position - LOG_REBUILD, replay.position):
             self.on_engine_event(event)
         self.log_tail.flush()
         self.redraw()
@@ -618,34 +651,8 @@ class WarroomApp(App[int]):
         self.push_screen(StepDetail(step, self.detail_summary(step), journal, self.incident))
 
     def detail_summary(self, step_id: str) -> list[Text]:
-        state = self.session.state
-        step = self.runbook.step(step_id)
-        s = state.steps[step_id]
-        base = state.started_mono or 0.0
-        lines = self.step_brief(step_id)
-        lines.append(Text.assemble(("Kind: ", "bold"), step.kind.value, ("  Thread: ", "bold"), visible(step.thread or "-")))
-        needs = ", ".join(self.runbook.needs_of(step_id)) or "nothing"
-        lines.append(Text.assemble(("Needs: ", "bold"), needs, ("  Dependents: ", "bold"),
-                                   ", ".join(sorted(descendants(self.runbook, step_id))) or "none"))
-        shown = s.command if s.command is not None else step.command
-        if shown is not None:
-            text = shown if isinstance(shown, str) else " ".join(shown)
-            source = "as run (secrets redacted)" if s.command is not None else "not run yet; as written"
-            lines.append(Text.assemble(("Command ", "bold"), (f"({source}): ", "grey62"), visible(text)))
-        if step.locks:
-            lines.append(Text.assemble(("Locks: ", "bold"), ", ".join(str(lk) for lk in step.locks)))
-        lines.append(Text.assemble(("Attempts: ", "bold"), str(s.attempts), ("  Exit code: ", "bold"),
-                                   "-" if s.exit_code is None else str(s.exit_code),
-                                   ("  Waited: ", "bold"), clock(s.wait_s) or "00:00",
-                                   ("  Took: ", "bold"), clock(s.duration_s) or "-"))
-        for n, (start, end) in enumerate(s.runs, 1):
-            ended = clock(end - base) if end is not None else "…"
-            lines.append(Text(f"  attempt {n}: {clock(start - base) or '00:00'} → {ended}"))
-        for name, value in s.outputs.items():
-            lines.append(Text.assemble(("Output ", "bold"), visible(name), " = ", visible(repr(value))))
-        if not s.outputs:
-            lines.append(Text("Outputs: none", style="grey62"))
-        return lines
+        last = self.log_tail.last_output(step_id, DETAIL_OUTPUT_LINES)
+        return detail_summary(self.session.state, self.runbook, step_id, self.session.actor, last)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(replay=self.replay is not None))

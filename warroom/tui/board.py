@@ -12,12 +12,14 @@ from rich.text import Text
 
 from warroom.journal.state import IncidentState, StepState, StepStatus
 from warroom.runbook.model import Runbook
-from warroom.tui.diff_table import Row
-from warroom.tui.glyphs import LOOKS, clock
+from warroom.tui.diff_table import Col, Row
+from warroom.tui.glyphs import charset, clock
 from warroom.journal.text import visible
 
 WAITS_ON_WIDTH = 60
 """Characters of "waits on" in a thread panel (manual instructions can be paragraphs)."""
+TIME_WIDTH = 7
+"""H:MM:SS: an incident can run for hours."""
 NAME_WIDTH_MAX = 28
 """The widest a column of ids (resources, steps) grows, whatever the runbook names."""
 
@@ -26,22 +28,28 @@ def _widest(names: Iterable[str], floor: int) -> int:
     return min(NAME_WIDTH_MAX, max([floor, *(len(n) for n in names)]))
 
 
-def board_columns(runbook: Runbook) -> tuple[tuple[str, int], ...]:
-    """resource, holder, since, why, waiters: sized for this runbook's locks and steps."""
+def board_columns(runbook: Runbook) -> tuple[Col, ...]:
+    """resource, holder, since, why, waiters: sized for this runbook's locks and steps; a
+    narrow pane drops waiters (the thread panels say what each step waits on), then why."""
     resources = {lock.name for step in runbook.steps for lock in step.locks}
     steps = _widest(runbook.step_ids, 8)
-    return (("resource", _widest(resources, 10)), ("holder", steps), ("since", 5),
-            ("why", 16), ("waiters", steps))
+    return (Col("resource", _widest(resources, 8)), Col("holder", steps, flex=True, least=min(steps, 12)),
+            Col("since", TIME_WIDTH), Col("why", 24, flex=True, least=10, drop=1),
+            Col("waiters", steps, flex=True, least=8, drop=2))
 
 
-def thread_columns(runbook: Runbook, thread: str | None) -> tuple[tuple[str, int], ...]:
-    """step, state, time, #, waits on: sized for the thread's step ids."""
+def thread_columns(runbook: Runbook, thread: str | None) -> tuple[Col, ...]:
+    """step, state, time, #, waits on: sized for the thread's step ids; a narrow pane drops
+    the attempts, then "waits on" (the state of a waiting step names what it waits for, and
+    the step's detail says the rest); otherwise "waits on" takes whatever room is left."""
     ids = [s.id for s in runbook.steps if s.thread == thread]
-    return (("step", _widest(ids, 6)), ("state", 11), ("time", 5), ("#", 2), ("waits on", WAITS_ON_WIDTH))
+    step = _widest(ids, 6)
+    return (Col("step", step, flex=True, least=min(step, 12)), Col("state", 11), Col("time", TIME_WIDTH),
+            Col("#", 2, drop=2), Col("waits on", WAITS_ON_WIDTH, flex=True, least=12, drop=1))
 
 
 def _t(value: object, style: str = "") -> Text:
-    return Text(visible(str(value)), style=style, no_wrap=True, overflow="ellipsis")
+    return Text(visible(str(value)), style=style, no_wrap=True)
 
 
 def _since_wall(state: IncidentState, wall: float | None) -> str:
@@ -63,7 +71,7 @@ def board_rows(state: IncidentState) -> dict[str, Row]:
     rows: dict[str, Row] = {}
     for name, claim in sorted(state.claims.items()):
         rows[f"claim:{name}"] = (
-            _t(name, "bold"), _t(f"☚ {claim.by}", "yellow"), _t(_since_wall(state, claim.since)),
+            _t(name, "bold"), _t(f"{charset().claimed} {claim.by}", "yellow"), _t(_since_wall(state, claim.since)),
             _t(claim.reason or "claimed"), _t(", ".join(waiters.get(name, [])), "yellow"),
         )
     for name, holders in sorted(state.locks.items()):
@@ -107,9 +115,10 @@ def thread_rows(state: IncidentState, runbook: Runbook, thread: str | None, now:
         if step.thread != thread:
             continue
         s = state.steps.get(step.id) or StepState(step.id)
-        look = LOOKS[s.status]
+        look = charset().looks[s.status]
+        waiting = s.waiting_on.on if s.status is StepStatus.WAITING and s.waiting_on is not None else look.label
         rows[step.id] = (
-            _t(step.id), _t(f"{look.glyph} {look.label}", look.style), time_cell(s, now),
+            _t(step.id), _t(f"{look.glyph} {waiting}", look.style), time_cell(s, now),
             _t(s.attempts or ""), _t(waits_on(s)[:WAITS_ON_WIDTH], "yellow" if s.status is StepStatus.WAITING else "grey62"),
         )
     return rows

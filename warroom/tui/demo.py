@@ -84,6 +84,7 @@ SCENARIOS: dict[str, Scenario] = {
         "bank-batch-recovery.yaml", actor="helen", select="approve-stop", keys=("a",),
         commands=(OperatorCommand(Action.DONE, "open-change", "helen"),),
     ),
+    "hybrid": Scenario("database-disk-full.yaml", halt_at=300.0, select="assign-roles"),
     "failure-rollback": Scenario(
         "web-outage.yaml", select="undrain-web", ends=True,
         injects=(Inject(0.0, InjectKind.FAIL, step="undrain-web"),),
@@ -167,5 +168,6 @@ async def record(journal: str | Path, scenario: Scenario = RECORDED) -> str:
 def build_replay_app(journal: str | Path, incident: str, position: int = REPLAY_AT) -> WarroomApp:
     """The console replaying `incident`, paused after its `position`-th event."""
     session = ReplaySession.load(str(journal), incident, 10.0, paused=True)
+    session.index.wait()  # the scrubber's marks are found: the same picture every time
     session.seek(position)
     return WarroomApp(session, refresh_s=0.1, blink=False)

@@ -1,7 +1,9 @@
 """The dependency graph pane: a Line-API widget, so a 200-step runbook draws only what shows.
 
 Lanes come from `lane_rows` once; each paint colours a row from the current state. The
-selected step's needs and dependents are highlighted, the critical path has its own node.
+selected step's needs and dependents are highlighted, the critical path has its own node. A
+hybrid runbook's phases get a boundary row each, with the phase's state. A row that does not
+fit the pane drops the state's word first (its glyph still tells it), so the time is never cut.
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ from warroom.runbook.graph import ancestors, descendants
 from warroom.runbook.model import Runbook
 from warroom.runbook.plan import critical_path
 from warroom.tui.board import step_elapsed
-from warroom.tui.glyphs import CRITICAL_NODE, LOOKS, NODE
-from warroom.tui.lanes import lane_rows
+from warroom.tui.glyphs import RESULT_STYLES, charset
+from warroom.tui.diff_table import fit_words
+from warroom.tui.lanes import LaneRow, lane_rows
+from warroom.journal.text import visible
 
 _LANE = Style(color="grey42")
 _NEED = Style(color="black", bgcolor="dark_orange3")
 _DEPENDENT = Style(color="black", bgcolor="steel_blue")
 _SELECTED = Style(reverse=True, bold=True)
 _DIM = Style(color="grey58")
+_PHASE = Style(bold=True, underline=True)
+LABEL_WIDTH, TIME_WIDTH = 10, 8
+"""Cells of the state's word and of the elapsed time (H:MM:SS), each with its leading space."""
 
 
 @dataclass
@@ -40,6 +47,7 @@ class StepSelected(Message):
 
 
 class GraphView(ScrollView, can_focus=True):
+    ALLOW_MAXIMIZE = True
     BINDINGS = [
         Binding("down,j", "move(1)", "Next step", show=False, id="graph.down"),
         Binding("up,k", "move(-1)", "Previous step", show=False, id="graph.up"),
@@ -56,13 +64,15 @@ class GraphView(ScrollView, can_focus=True):
         self.now = now
         self.rows = lane_rows(runbook)
         self.index = {row.step: i for i, row in enumerate(self.rows)}
+        self.lines = phase_lines(runbook, self.rows)
+        self.line_of = {entry: y for y, entry in enumerate(self.lines) if isinstance(entry, int)}
         self.critical = set(critical_path(runbook))
         self.cursor = 0
         self.needs: set[str] = set()
         self.dependents: set[str] = set()
         self.lane_width = max((len(r.prefix) for r in self.rows), default=0) + 1
         self.id_width = max((len(r.step) for r in self.rows), default=4)
-        self.virtual_size = Size(self.lane_width + self.id_width + 24, len(self.rows))
+        self.virtual_size = Size(self.lane_width + 2 + self.id_width + TIME_WIDTH, len(self.lines))
         self._relate()
 
     @property
@@ -93,10 +103,11 @@ class GraphView(ScrollView, can_focus=True):
     def scroll_to_region_of_cursor(self) -> None:
         top = self.scroll_offset.y
         height = self.scrollable_content_region.height or 1
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False)
+        line = self.line_of[self.cursor]
+        if line - 1 <= top:  # a phase's boundary row shows with its first step
+            self.scroll_to(y=max(0, line - 1 if isinstance(self.lines[line - 1], str) else line), animate=False)
+        elif line >= top + height:
+            self.scroll_to(y=line - height + 1, animate=False)
 
     def action_move(self, delta: int) -> None:
         self._set_cursor(self.cursor + delta)
@@ -106,8 +117,10 @@ class GraphView(ScrollView, can_focus=True):
 
     def on_click(self, event: object) -> None:
         offset = getattr(event, "y", None)
-        if offset is not None:
-            self._set_cursor(self.scroll_offset.y + int(offset))
+        if offset is not None and 0 <= self.scroll_offset.y + int(offset) < len(self.lines):
+            entry = self.lines[self.scroll_offset.y + int(offset)]
+            if isinstance(entry, int):
+                self._set_cursor(entry)
 
     def show(self, state: IncidentState, now: float) -> None:
         self.state, self.now = state, now
@@ -118,35 +131,75 @@ class GraphView(ScrollView, can_focus=True):
         self.now = now
         top, height, width = self.scroll_offset.y, self.scrollable_content_region.height, self.size.width
         for sid in running:
-            y = self.index.get(sid)
-            if y is not None and top <= y < top + height:
+            row = self.index.get(sid)
+            y = self.line_of[row] if row is not None else -1
+            if top <= y < top + height:
                 self.refresh(Region(0, y - top, width, 1))
 
-    def row_text(self, y: int) -> Text:
+    def row_text(self, y: int, width: int = 0) -> Text:
+        """Row `y` (a step's index) in `width` cells (0: all of it): lanes, glyph, id, state,
+        time; the state's word goes first when it does not fit, then the id is shortened."""
         row = self.rows[y]
         s = self.state.steps.get(row.step)
         status = s.status if s is not None else StepStatus.PENDING
-        look = LOOKS[status]
+        chars = charset()
+        look = chars.looks[status]
         text = Text(no_wrap=True, overflow="ellipsis")
-        node = CRITICAL_NODE if row.step in self.critical else NODE
-        prefix = row.prefix.ljust(self.lane_width)
+        node = chars.critical_node if row.step in self.critical else chars.node
+        prefix = row.prefix.ljust(self.lane_width).translate(chars.lanes)
         text.append(prefix[: row.node], _LANE)
         text.append(node, look.style)
         text.append(prefix[row.node + 1:], _LANE)
         text.append(f"{look.glyph} ", look.style)
         name_style = _SELECTED if y == self.cursor else _NEED if row.step in self.needs else _DEPENDENT if row.step in self.dependents else Style()
-        text.append(row.step.ljust(self.id_width), name_style)
-        text.append(f" {look.label:<9}", look.style)
+        room = width - self.lane_width - 2 - TIME_WIDTH if width else self.id_width + LABEL_WIDTH
+        show_label = room >= self.id_width + LABEL_WIDTH
+        id_width = min(self.id_width, room) if not show_label else self.id_width
+        name = row.step if len(row.step) <= id_width else row.step[: max(1, id_width - 1)] + chars.more[0]
+        text.append(name.ljust(id_width), name_style)
+        if show_label:
+            text.append(f" {look.label:<{LABEL_WIDTH - 1}}", look.style)
         text.append(f" {step_elapsed(s, self.now) if s is not None else ''}", _DIM)
+        return text
+
+    def phase_text(self, phase_id: str, width: int) -> Text:
+        """A phase's boundary row: its id and state (pending until it starts), then as much
+        of its title as fits, cut after a word."""
+        phase = next(p for p in self.runbook.phases if p.id == phase_id)
+        shown = self.state.phases.get(phase_id, "pending")
+        style = {r.value: st for r, st in RESULT_STYLES.items()}.get(shown, "grey62")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{phase_id} ", _PHASE)
+        text.append(f"[{shown.replace('_', ' ')}]", style)
+        title = visible(phase.title or phase.mode.value)
+        room = width - text.cell_len - 1
+        if room >= 8:
+            text.append(" " + fit_words(title, room), _DIM)
         return text
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.scrollable_content_region.width
-        if index >= len(self.rows):
+        if index >= len(self.lines):
             return Strip.blank(width, self.rich_style)
-        segments = list(self.row_text(index).render(self.app.console))
+        entry = self.lines[index]
+        line = self.row_text(entry, width) if isinstance(entry, int) else self.phase_text(entry, width)
+        segments = list(line.render(self.app.console))
         strip = Strip([s for s in segments if s.text != "\n"])
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style).apply_style(self.rich_style)
 
+
+
+def phase_lines(runbook: Runbook, rows: list[LaneRow]) -> list[int | str]:
+    """The graph's lines: each step row's index, with a phase id before a phase's first step
+    (phases follow each other in the topological order, so each gets one boundary)."""
+    lines: list[int | str] = []
+    current: str | None = None
+    for i, row in enumerate(rows):
+        phase = runbook.step(row.step).phase if runbook.phases else None
+        if phase is not None and phase != current:
+            lines.append(phase)
+        current = phase
+        lines.append(i)
+    return lines

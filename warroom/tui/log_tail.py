@@ -3,6 +3,9 @@
 Output arrives at thousands of lines a second; lines are buffered and a timer writes them in
 one `Log.write_lines` call, so the event loop paints once per batch, not once per line. Every
 line passes through `visible`, and Log itself draws plain text: output is never interpreted.
+Lines are laid out for the pane's width (a narrow pane drops the thread and shortens the
+step's id, so the message keeps the room), and re-laid when the pane is resized. Both the
+kept lines and the Log's are capped: a firehose of output never grows the console's memory.
 """
 
 from __future__ import annotations
@@ -16,20 +19,38 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Log
 
+from warroom.tui.diff_table import fit_words
+from warroom.tui.glyphs import charset, clock
 from warroom.journal.text import visible
 
-KEEP_LINES = 20_000
-"""Lines kept for re-filtering; the Log widget keeps the same number on screen."""
+KEEP_LINES = 5_000
+"""Lines kept for re-filtering and re-laying; the Log widget keeps the same number."""
+WIDE = 100
+"""From this many cells the lines carry the thread and the whole step id."""
+NARROW_STEP = 12
+"""Cells of the step id on a narrow pane (longer ids are cut after a word)."""
 FLUSH_MAX = 800
 """Lines drawn per flush; a bigger burst shows its newest lines and says how many it passed
 over (every line stays in the journal, and a step's detail view pages all of its output)."""
+
+
+def elapsed(mono: float, started_mono: float | None) -> str:
+    """A line's time: since the incident started, MM:SS (H:MM:SS past the hour)."""
+    return clock(mono - (started_mono or 0.0)) or "00:00"
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     step: str
     thread: str
+    when: str  # the elapsed time, H:MM:SS
     text: str
+    output: bool = False  # a line the step printed (not an event)
+
+    def line(self, width: int) -> str:
+        if width >= WIDE:
+            return f"{self.when:>7}  {self.thread[:10]:<10}  {(self.step or '-')[:24]:<24}  {self.text}"
+        return f"{self.when:>7} {fit_words(self.step or '-', NARROW_STEP):<{NARROW_STEP}} {self.text}"
 
 
 @dataclass(frozen=True)
@@ -61,10 +82,11 @@ class LineFilter:
             return False
         if self.thread and entry.thread != self.thread:
             return False
-        return not self.text or self.text in entry.text.lower()
+        return not self.text or self.text in entry.text.lower() or self.text in entry.step.lower()
 
 
 class LogTail(Vertical, can_focus=False):
+    ALLOW_MAXIMIZE = True
     BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False, id="log.clear_filter")]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -73,6 +95,7 @@ class LogTail(Vertical, can_focus=False):
         self.pending: list[Entry] = []
         self.filter = LineFilter()
         self.pinned_y = 0.0  # where the tail left the view; a view moved up is a person reading
+        self.width = 0  # the width the shown lines are laid out for
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: text, step:ID or thread:ID (enter applies, esc clears)", id="log-filter")
@@ -82,8 +105,24 @@ class LogTail(Vertical, can_focus=False):
     def log_widget(self) -> Log:
         return self.query_one("#log-lines", Log)
 
-    def add(self, step: str | None, thread: str | None, text: str) -> None:
-        self.pending.append(Entry(step or "", thread or "", visible(text)))
+    def add(self, step: str | None, thread: str | None, when: str, text: str, *, output: bool = False) -> None:
+        self.pending.append(Entry(step or "", thread or "", when, visible(text), output))
+
+    def last_output(self, step: str, count: int) -> list[str]:
+        """The newest `count` lines `step` printed that the tail still keeps, oldest first."""
+        found: list[str] = []
+        for entry in reversed([*self.kept, *self.pending]):
+            if entry.output and entry.step == step:
+                found.append(entry.text)
+                if len(found) == count:
+                    break
+        return found[::-1]
+
+    def on_resize(self) -> None:
+        """Lays the kept lines out again when the pane's width crosses WIDE."""
+        width = self.log_widget.size.width
+        if (width >= WIDE) != (self.width >= WIDE):
+            self.relay()
 
     def flush(self) -> int:
         """Writes the buffered lines that pass the filter; returns how many were buffered."""
@@ -91,10 +130,11 @@ class LogTail(Vertical, can_focus=False):
             return 0
         batch, self.pending = self.pending, []
         self.kept.extend(batch)
-        lines = [e.text for e in batch if self.filter.admits(e)] if self.filter else [e.text for e in batch]
+        width = self.width = self.log_widget.size.width
+        lines = [e.line(width) for e in batch if self.filter.admits(e)]
         if len(lines) > FLUSH_MAX:
             passed = len(lines) - FLUSH_MAX
-            lines = [f"… {passed:,} lines passed over (all in the journal: v on a step pages its output)", *lines[-FLUSH_MAX:]]
+            lines = [f"{charset().more} {passed:,} lines passed over (all in the journal: v on a step pages its output)", *lines[-FLUSH_MAX:]]
         if lines:
             self.write(lines)
         return len(batch)
@@ -119,10 +159,15 @@ class LogTail(Vertical, can_focus=False):
     def set_filter(self, query: str) -> None:
         self.flush()
         self.filter = LineFilter.parse(query)
+        self.relay()
+        self.border_subtitle = Text(f"filter: {visible(query)}") if self.filter else None
+
+    def relay(self) -> None:
+        """Shows the kept lines that pass the filter again, laid out for the pane's width."""
         self.log_widget.clear()
         self.pinned_y = 0.0
-        self.write([e.text for e in self.kept if self.filter.admits(e)])
-        self.border_subtitle = Text(f"filter: {visible(query)}") if self.filter else None
+        width = self.width = self.log_widget.size.width
+        self.write([e.line(width) for e in self.kept if self.filter.admits(e)])
 
     def open_filter(self) -> None:
         box = self.query_one("#log-filter", Input)

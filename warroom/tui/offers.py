@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warroom.engine.commands import Action, OperatorCommand, Refused, check
+from warroom.engine.commands import Action, OperatorCommand, Refused, check, may_answer
 from warroom.journal.state import IncidentState
 from warroom.runbook.model import Runbook
 
@@ -45,10 +45,29 @@ def allowed(state: IncidentState, action: Action, target: str, actor: str) -> st
     return None
 
 
+def answerer(state: IncidentState, step_id: str, me: str) -> str:
+    """Who answers an approval at this console: its user, or under four eyes (or a list of
+    approvers without them) the first person who may, to be confirmed in the form; that
+    person sits at the console and types their own name."""
+    approval = state.approvals.get(step_id)
+    four_eyes = approval is not None and approval.four_eyes
+    people = may_answer(state, step_id) if state.runbook is not None and step_id in state.steps else ()
+    if (not people or me in people) and not (four_eyes and me == state.starter):
+        return me
+    return next((p for p in people if not (four_eyes and p == state.starter)), me)
+
+
 def step_offers(state: IncidentState, step: str | None, actor: str) -> list[Offer]:
+    """The step's commands the engine would accept now; an approval is offered when the
+    person who would answer it here (another pair of eyes, typed in the form) may."""
     if step is None or step not in state.steps:
         return []
-    return [Offer(a, step) for a in STEP_ORDER if allowed(state, a, step, actor) is None]
+    offers = []
+    for a in STEP_ORDER:
+        who = answerer(state, step, actor) if a in (Action.APPROVE, Action.REJECT) else actor
+        if allowed(state, a, step, who) is None:
+            offers.append(Offer(a, step))
+    return offers
 
 
 def resources(runbook: Runbook) -> list[str]:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -23,7 +24,7 @@ from textual.widgets.option_list import Option
 
 from warroom.engine.commands import Action
 from warroom.journal.store import JournalReader
-from warroom.tui.glyphs import LOOKS
+from warroom.tui.glyphs import charset
 from warroom.journal.text import visible
 
 OUTPUT_PAGE = 500
@@ -140,6 +141,7 @@ class ActionMenu(ModalScreen[Action | str | None]):
 
 
 HELP_KEYS: tuple[tuple[str, str], ...] = (
+    ("w", "select the next step waiting for a person (the header counts them)"),
     ("enter", "actions on the selected step"),
     ("v", "step detail: command, outputs, attempts, full output"),
     ("a / x", "approve / reject the selected approval"),
@@ -154,7 +156,7 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
     ("/", "filter the log: text, step:ID, thread:ID"),
     ("1 2 3 4", "focus graph, lock board, threads, log"),
     ("z", "maximize the focused pane (z again restores)"),
-    ("j k ↑ ↓", "move in the graph"),
+    ("j k up down", "move in the graph"),
     ("?", "this help"),
     ("q", "leave (asks first while the incident runs; it stays resumable)"),
 )
@@ -162,7 +164,7 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
 
 REPLAY_KEYS: tuple[tuple[str, str], ...] = (
     ("space", "play / pause (at the end: play again from the start)"),
-    ("← →", "one event back / forward"),
+    ("left right", "one event back / forward"),
     ("+ -", "faster / slower: 1 2 5 10 20 50 100 200 500 1000x"),
     ("[ ]", "previous / next failure, approval, claim or note"),
     ("F A C N", "next failure / approval / claim / note"),
@@ -179,19 +181,26 @@ class HelpScreen(ModalScreen[None]):
         self.replay = replay
 
     def compose(self) -> ComposeResult:
-        replay_title = Text("Replay (commands are refused; the timeline marks ✘ failures, ? approvals, "
-                            "⚑ claims, ✎ notes)", style="bold")
+        chars = charset()
+        fail, ask, claim, note = chars.marks
+        replay_title = Text(f"Replay (commands are refused; the timeline marks {fail} failures, {ask} approvals, "
+                            f"{claim} claims, {note} notes)", style="bold")
         sections = [(Text("warroom console", style="bold"), HELP_KEYS), (replay_title, REPLAY_KEYS)]
-        with VerticalScroll(id="help", classes="modal"):
+        box = VerticalScroll(id="help", classes="modal")
+        box.border_title = "Help"
+        box.border_subtitle = "up/down, pgup/pgdn scroll - esc closes"
+        with box:
             for n, (title, keys) in enumerate(reversed(sections) if self.replay else sections):
                 yield Label(Text.assemble("\n" if n else "", title))
-                for key, what in keys:
-                    yield Static(Text.assemble((f"{key:>10}  ", "bold cyan"), what))
+                yield Static(_two_columns([(Text(key, style="bold cyan"), Text(what)) for key, what in keys]))
             yield Label(Text("\nStep states", style="bold"))
-            for look in LOOKS.values():
-                yield Static(Text.assemble((f"{look.glyph:>10}  ", look.style), look.label))
-            yield Static(Text.assemble(("         ◆  ", "bold"), "on the critical path; ● elsewhere"))
+            states = [(Text(look.glyph, style=look.style), Text(look.label)) for look in chars.looks.values()]
+            states.append((Text(chars.critical_node, style="bold"), Text(f"on the critical path; {chars.node} elsewhere")))
+            yield Static(_two_columns(states))
             yield Static(Text("\nHighlight: needs of the selected step (orange), its dependents (blue)."))
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()  # the arrows scroll it at once
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -272,13 +281,23 @@ class ReportScreen(ModalScreen[None]):
             yield Label(Text(self.title_text, style="bold"), id="report-title")
             with ScrollableContainer(id="report-scroll"):
                 yield Static(Text(self.text, no_wrap=True), id="report-body")
-            yield Label(Text("↑ ↓ ← → scroll · esc closes", style="grey62"))
+            yield Label(Text("arrows scroll - esc closes", style="grey62"))
 
     def on_mount(self) -> None:
         self.query_one("#report-scroll").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _two_columns(rows: list[tuple[Text, Text]]) -> Table:
+    """Keys (or glyphs) right-aligned beside what they do; long lines wrap under their text."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(justify="right", no_wrap=True, min_width=9)
+    table.add_column(ratio=1)
+    for left, right in rows:
+        table.add_row(left, right)
+    return table
 
 
 def _output_text(data: str) -> str:

@@ -8,7 +8,6 @@ live incident and its replay a year later.
 from __future__ import annotations
 
 import asyncio
-import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +20,11 @@ from warroom.engine.loop import EventListener, OutputListener
 from warroom.engine.outcome import Outcome
 from warroom.engine.session import LiveSession
 from warroom.journal.events import Event
-from warroom.journal.reducer import Reducer, reduce
+from warroom.journal.reducer import Reducer
 from warroom.journal.state import IncidentState
 from warroom.journal.store import JournalReader
 from warroom.runbook.model import Runbook
+from warroom.tui.replay_index import CHECKPOINT_EVERY, ReplayIndex, copy_state
 
 REPLAY_MAX_GAP_S = 2.0
 """A replay never sits longer than this (real seconds) between two events."""
@@ -49,8 +49,6 @@ NOTABLE_TYPES: dict[str, Notable] = {
 }
 SPEEDS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
 """The replay speeds + and - step through."""
-CHECKPOINT_EVERY = 256
-"""Events between two kept copies of the state: seeking back folds at most this many."""
 BURST = 200
 """Events played without a pause before the console gets a chance to paint."""
 
@@ -66,26 +64,23 @@ def nearest_speed(speed: float | None) -> float:
 class ReplaySession:
     """A journaled incident played back through the same reducer; commands are refused.
 
-    `position` is how many events are folded (1 to n: run.started is always in). Seeking
-    restores the nearest kept copy of the state at or before the target and folds forward
-    from there with the one Reducer, so the state shown at event k is the live run's state
-    after its k-th event, and stepping back is as cheap as stepping forward.
+    `position` is how many events are folded (1 to n: run.started is always in). The events
+    stay in the journal (see ReplayIndex): opening reads an index, playing pages them in.
+    Seeking restores the nearest checkpoint at or before the target (kept by the index's
+    background fold, or on the way here) and folds forward with the one Reducer, so the state
+    shown at event k is the live run's state after its k-th event.
     """
 
     journal: str
     incident: str
+    index: ReplayIndex[Notable]
     speed: float = 10.0
     paused: bool = False
     reducer: Reducer = field(default_factory=Reducer)
-    events: list[Event] = field(default_factory=list)
     position: int = 0
-    checkpoints: dict[int, IncidentState] = field(default_factory=dict)
-    checkpoint_every: int = CHECKPOINT_EVERY
-    marks: list[tuple[int, Notable]] = field(default_factory=list)
     _listeners: tuple[EventListener, OutputListener] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopped: bool = False
-    _final: IncidentState | None = None
     live = False
 
     @property
@@ -101,43 +96,54 @@ class ReplaySession:
         return self.reducer.state.runbook
 
     @property
+    def marks(self) -> list[tuple[int, Notable, float]]:
+        """(position, kind, time) of the notable events, once the background has found them."""
+        return self.index.marks
+
+    @property
     def total(self) -> int:
-        return len(self.events)
+        return len(self.index)
 
     @property
     def at_end(self) -> bool:
         return self.position >= self.total
 
     def now(self) -> float:
-        return self.events[self.position - 1].mono if self.position else 0.0
+        return (self.state.last_mono or 0.0) if self.position else 0.0
 
     def output_time(self) -> float:
         return self.now()
 
     @classmethod
-    def load(cls, journal: str, incident: str, speed: float | None, *, paused: bool = False) -> ReplaySession:
-        """Reads the incident's events; the first (run.started) is folded at once, so the
-        console knows the runbook before it draws anything."""
-        with JournalReader(journal) as reader:
-            events = list(reader.events(incident))
-        marks = [(i, NOTABLE_TYPES[e.type]) for i, e in enumerate(events) if e.type in NOTABLE_TYPES]
-        session = cls(journal, incident, nearest_speed(speed), paused, events=events, marks=marks)
-        if events:
+    def load(cls, journal: str, incident: str, speed: float | None, *, paused: bool = False,
+             checkpoint_every: int = CHECKPOINT_EVERY) -> ReplaySession:
+        """Reads the incident's index and folds its first event (run.started), so the
+        console knows the runbook before it draws anything; checkpoints fold behind."""
+        index = ReplayIndex(journal, incident, NOTABLE_TYPES, checkpoint_every=checkpoint_every)
+        session = cls(journal, incident, index, nearest_speed(speed), paused)
+        if len(index):
             session.seek(1)
+            index.start_background()
         return session
 
     async def open(self, on_event: EventListener, on_output: OutputListener) -> str:
         self._listeners = (on_event, on_output)
         return self.incident
 
+    def events(self, start: int, stop: int) -> list[Event]:
+        """The events at positions start..stop-1 (0-based), read from the journal."""
+        return self.index.events(start, stop)
+
     # seeking ----------------------------------------------------------------------------------
     def seek(self, k: int) -> None:
         """Shows the state after the first `k` events (clamped to 1..n)."""
-        k = max(1 if self.events else 0, min(k, self.total))
-        if k < self.position or k - self.position > self.checkpoint_every:
-            base = max((n for n in self.checkpoints if n <= k), default=0)
-            if base > self.position or k < self.position:
-                self._restore(base)
+        k = max(1 if self.total else 0, min(k, self.total))
+        base = self.index.nearest_checkpoint(k, self.position if k >= self.position else 0)
+        if k < self.position or base > self.position:
+            self._restore(base)
+        if k - self.position > BURST:  # many at once: the reducer's fast path over raw rows
+            self.reducer.apply_rows(self.index.rows(self.position, k))
+            self.position = k
         while self.position < k:
             self._fold_next()
         self._wake.set()
@@ -146,29 +152,29 @@ class ReplaySession:
         self.reducer = Reducer()
         self.position = n
         if n:
-            self.reducer.state = _copy(self.checkpoints[n])
+            self.reducer.state = copy_state(self.index.checkpoints[n])
 
     def _fold_next(self) -> Event:
-        event = self.events[self.position]
+        event = self.index.event(self.position)
         self.reducer.apply(event)
         self.position += 1
-        if self.position % self.checkpoint_every == 0 and self.position not in self.checkpoints:
-            self.checkpoints[self.position] = _copy(self.reducer.state)
         return event
 
     def notable(self, forward: bool, kinds: frozenset[Notable] = frozenset(Notable)) -> int | None:
         """The position that shows the next (or previous) notable event of `kinds`, if any."""
         shown = self.position - 1  # the index of the newest event folded
-        found = [i for i, kind in self.marks if kind in kinds and (i > shown if forward else i < shown)]
+        found = [i for i, kind, _ in self.marks if kind in kinds and (i > shown if forward else i < shown)]
         if not found:
             return None
         return (found[0] if forward else found[-1]) + 1
 
     def final_state(self) -> IncidentState:
-        """The state after the last event (for the after-action report), folded once."""
-        if self._final is None:
-            self._final = reduce(self.events)
-        return self._final
+        """The state after the last event (for the after-action report): the background
+        fold's, or folded here when it has not finished."""
+        if self.index.final is None:
+            with JournalReader(self.journal) as reader:
+                self.index.final = reader.state(self.incident)
+        return self.index.final
 
     # playing ----------------------------------------------------------------------------------
     def set_speed(self, step: int) -> None:
@@ -191,13 +197,14 @@ class ReplaySession:
 
     async def run(self) -> Outcome:
         """Plays until the console leaves; pauses at the end, where seeking still works."""
+        mono = self.index.mono
         while not self._stopped:
             self._wake.clear()
             if self.paused or self.at_end:
                 self.paused = self.paused or self.at_end
                 await self._wake.wait()
                 continue
-            gap = (self.events[self.position].mono - self.now()) / self.speed
+            gap = (mono(self.position) - self.now()) / self.speed
             if gap > 0:
                 try:
                     await asyncio.wait_for(self._wake.wait(), min(REPLAY_MAX_GAP_S, gap))
@@ -206,7 +213,7 @@ class ReplaySession:
                     pass
             for _ in range(BURST):
                 self.play()
-                if self.at_end or self.events[self.position].mono > self.now():
+                if self.at_end or mono(self.position) > self.now():
                     break
             await asyncio.sleep(0)
         return Outcome.FINISHED
@@ -223,13 +230,8 @@ class ReplaySession:
         self._wake.set()
 
     async def close(self) -> None:
-        """A replay holds no writer."""
-
-
-def _copy(state: IncidentState) -> IncidentState:
-    """A deep copy that shares the (frozen) runbook."""
-    memo: dict[int, Any] = {id(state.runbook): state.runbook} if state.runbook is not None else {}
-    return copy.deepcopy(state, memo)
+        """A replay holds no writer; its index's reader and background fold end here."""
+        self.index.close()
 
 
 ConsoleSession = LiveSession | ReplaySession
