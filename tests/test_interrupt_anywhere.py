@@ -107,6 +107,16 @@ REAL = {
           - {id: fast, run: 'echo fast', idempotent: true}
           - {id: slowpath, run: 'echo slow', idempotent: true}
     """,
+    "slots": """
+        runbook: slots
+        max_parallel: 2
+        steps:
+          - {id: a, run: 'sleep 0.05', idempotent: true}
+          - {id: b, run: 'sleep 0.05', idempotent: true}
+          - {id: c, run: 'sleep 0.05', idempotent: true}
+          - {id: d, run: 'sleep 0.05', idempotent: true}
+          - {id: e, run: 'sleep 0.05', idempotent: true}
+    """,
     "phases-and-people": """
         runbook: pp
         roles: {alice: commander, bob: commander}
