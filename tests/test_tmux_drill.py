@@ -58,9 +58,9 @@ def test_a_drill_from_start_to_end_at_80x24(tmux: Tmux, tmp_path: Path) -> None:
                f"--drill --speed max --seed 3 --as alice --journal {shlex.quote(str(journal))}; "
                "echo EXIT=$?; sleep 30")
     tmux("new-session", "-d", "-s", "drill", "-x", "80", "-y", "24", command)
-    screen = tmux.wait_for("resolve-status       waiting")
+    screen = tmux.wait_for("1 waits for people")
     assert "1 Graph" in screen and "4 Log" in screen and "RUNNING" in screen
-    tmux.keys("End")  # the last step in topological order: the manual resolve-status
+    tmux.keys("w")  # the next step waiting for a person: the manual resolve-status
     tmux.wait_for("d Done")
     tmux.keys("d")
     tmux.wait_for("Mark done resolve-status?")
