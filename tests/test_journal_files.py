@@ -205,19 +205,9 @@ async def test_a_kill_at_any_statement_of_creating_a_journal_leaves_it_usable(tm
 
 
 @pytest.fixture
-def read_only_dir(tmp_path):
-    """A tmpfs holding a cleanly closed journal, remounted read-only."""
-    if not ROOT:
-        pytest.skip("needs root to mount a read-only filesystem")
-    mount = tmp_path / "media"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                      capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], capture_output=True)
+def read_only_dir(tmpfs):
+    """A tmpfs to hold a cleanly closed journal, to be remounted read-only."""
+    return tmpfs("media", "4m")
 
 
 async def test_a_journal_on_read_only_media(read_only_dir, capsys):

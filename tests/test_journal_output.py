@@ -113,19 +113,9 @@ async def test_text_with_undecodable_bytes_is_kept_escaped(tmp_path):
 
 
 @pytest.fixture
-def tiny_fs(tmp_path):
+def tiny_fs(tmpfs):
     """A real 256 KiB filesystem (tmpfs), grown later to show resume works once space is back."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a tiny filesystem")
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-                      capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], capture_output=True)
+    return tmpfs("tiny", "256k")
 
 
 async def test_a_full_disk_stops_the_writer_with_one_clear_error(tiny_fs):
