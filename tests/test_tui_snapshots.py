@@ -35,8 +35,29 @@ def test_screen(keys: tuple[str, ...], size: tuple[int, int], snap_compare, tmp_
         await reach(app, pilot, "mid-incident")
         await pilot.press(*keys)
         await pilot.pause()
+        if keys == ("ctrl+p",):
+            await palette_filled(app, pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def palette_filled(app, pilot) -> None:
+    """The palette's commands arrive from its provider in a worker: wait until their count
+    holds still, so the picture never catches the list half-filled."""
+    from textual.command import CommandList, CommandPalette
+
+    counts: list[int] = []
+    for _ in range(200):
+        await pilot.pause(0.02)
+        if isinstance(app.screen, CommandPalette):
+            counts.append(app.screen.query_one(CommandList).option_count)
+            if len(counts) >= 5 and counts[-1] and len(set(counts[-5:])) == 1:
+                from textual.widgets import Input
+
+                app.screen.query_one(Input).cursor_blink = False  # a blink is not a change
+                await pilot.pause()
+                return
+    raise AssertionError(f"the palette never settled: {counts[-5:]}")
 
 
 @pytest.fixture(scope="module")
