@@ -121,6 +121,7 @@ class LiveSession:
     writer: JournalWriter | None = None
     note: dict[str, Any] = field(default_factory=dict)  # how the runbook file changed, on resume
     head: str = ""  # the incident's head hash once closed, to be pinned outside the machine
+    pending_interrupt: str | None = None  # a signal that came while the session was opening
     live = True
 
     @property
@@ -162,6 +163,8 @@ class LiveSession:
     def _engine(self, clock: Clock) -> Engine:
         assert self.writer is not None
         self.engine = self.engine_factory(self.writer, self.runbook, self.options, clock)
+        if self.pending_interrupt is not None:
+            self.engine.request_interrupt(self.pending_interrupt)
         return self.engine
 
     async def run(self) -> Outcome:
@@ -180,8 +183,12 @@ class LiveSession:
         await self.engine.inject(inject, actor)
 
     def interrupt(self, why: str) -> None:
+        """Asks the run to stop; a signal that arrives before the engine exists is kept, so
+        it is never lost while the journal is still opening."""
         if self.engine is not None:
             self.engine.request_interrupt(why)
+        else:
+            self.pending_interrupt = why
 
     async def close(self) -> None:
         if self.engine is not None:
