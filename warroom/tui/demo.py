@@ -92,7 +92,7 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-def build_app(name: str, journal: str | Path, *, size_hint: str = "") -> WarroomApp:
+def build_app(name: str, journal: str | Path) -> WarroomApp:
     """The console on scenario `name`, journaling to `journal` (a fresh file)."""
     scenario = SCENARIOS[name]
     runbook = load_runbook(RUNBOOKS / scenario.runbook, scenario.vars)
