@@ -31,14 +31,15 @@ class Tmux:
     def screen(self) -> str:
         return self("capture-pane", "-p", "-t", "drill")
 
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+    def wait_for(self, *texts: str, timeout: float = 20.0) -> str:
+        """The screen once it shows every one of texts: panes repaint one after another."""
         deadline = time.monotonic() + timeout
         while True:
             screen = self.screen()
-            if text in screen:
+            if all(text in screen for text in texts):
                 return screen
             if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+                raise AssertionError(f"{texts!r} never all appeared; the screen was:\n{screen}")
             time.sleep(0.1)
 
     def keys(self, *keys: str) -> None:
@@ -58,15 +59,13 @@ def test_a_drill_from_start_to_end_at_80x24(tmux: Tmux, tmp_path: Path) -> None:
                f"--drill --speed max --seed 3 --as alice --journal {shlex.quote(str(journal))}; "
                "echo EXIT=$?; sleep 30")
     tmux("new-session", "-d", "-s", "drill", "-x", "80", "-y", "24", command)
-    screen = tmux.wait_for("1 waits for people")
-    assert "1 Graph" in screen and "4 Log" in screen and "RUNNING" in screen
+    tmux.wait_for("1 waits for people", "1 Graph", "4 Log", "RUNNING")
     tmux.keys("w")  # the next step waiting for a person: the manual resolve-status
     tmux.wait_for("d Done")
     tmux.keys("d")
     tmux.wait_for("Mark done resolve-status?")
     tmux.keys("Enter")
-    screen = tmux.wait_for("SUCCEEDED")
-    assert "✔ resolve-status" in screen
+    tmux.wait_for("SUCCEEDED", "✔ resolve-status")
     tmux.keys("q")
     screen = tmux.wait_for("EXIT=")
     assert "EXIT=0" in screen

@@ -395,6 +395,7 @@ class JournalWriter:
                 await self._anchor()
                 await self._conn.close()
             finally:
+                self._conn.stop()  # a close cut short (cancelled) must not leave its thread behind
                 self._lock.release()
 
 

@@ -10,6 +10,7 @@ facilitator injects through the engine like any command.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +24,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Input
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from warroom.engine.commands import STEP_ACTIONS, Action, OperatorCommand, Refused, needs_reason
 from warroom.engine.drill import Inject, InjectKind
@@ -147,6 +149,7 @@ class WarroomApp(App[int]):
         self.leaving = False
         self.dirty = True
         self.fatal: Exception | None = None  # what stopped the session opening or running
+        self.driving: Worker[None] | None = None
         self._offer_key: tuple[object, ...] = ()
         self.threads = {s.id: s.thread or "" for s in runbook.steps}
         self.seen: list[CommandSent | CommandRefused] = []
@@ -183,8 +186,15 @@ class WarroomApp(App[int]):
             self.add_class("-ascii")
         self.graph.focus()
         self.set_interval(self.refresh_s, self.tick)
-        self.run_worker(self.drive(), group="engine", exit_on_error=False)
+        self.driving = self.run_worker(self.drive(), group="engine", exit_on_error=False)
         self.redraw()
+
+    async def on_unmount(self) -> None:
+        """The app is gone only once the session is closed: an open journal keeps a thread
+        that would hold the process (and whoever waits on it) at exit."""
+        if self.driving is not None:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await self.driving.wait()
 
     def on_resize(self, event: events.Resize) -> None:
         """The footer's keys change across NARROW_FOOTER columns."""
