@@ -124,6 +124,8 @@ def report_end(outcome: Outcome, state: IncidentState, journal: str) -> None:
             print(f"  {hint}", file=sys.stderr)
     elif not state.result.value == "succeeded":
         say(f"{state.incident} ended {state.result.value}; see: warroom report {state.incident}{where}")
+        for hint in continue_hint(state, where):  # an undo that failed can still be run again
+            print(f"  {hint}", file=sys.stderr)
 
 
 def cmd_operator(args: argparse.Namespace) -> int:

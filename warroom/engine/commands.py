@@ -35,6 +35,8 @@ OVERRIDES = {Action.DONE, Action.FAIL, Action.RETRY, Action.SKIP, Action.UNDO}
 
 _PERSON_KINDS = (StepKind.MANUAL, StepKind.ESCALATE)
 _RETRYABLE = {StepStatus.FAILED, StepStatus.IN_DOUBT, StepStatus.CANCELLED, StepStatus.BLOCKED}
+_UNDOABLE = {StepStatus.SUCCEEDED, StepStatus.IN_DOUBT, StepStatus.UNDO_FAILED}
+"""Undo a step that ran, one that may have (in doubt: the person says it did), or again."""
 _SKIPPABLE = {StepStatus.PENDING, StepStatus.WAITING, StepStatus.FAILED, StepStatus.BLOCKED,
               StepStatus.IN_DOUBT, StepStatus.CANCELLED}
 
@@ -107,7 +109,11 @@ def _check_step(state: IncidentState, command: OperatorCommand) -> None:
         if approval.decision is not None:
             raise Refused(f"{target} was already {approval.decision} by {approval.by}")
         _check_answerer(state, command)
+    elif action is Action.DONE and status is StepStatus.UNDO_FAILED:
+        return  # the undo failed or was cut short; a person did it by hand
     elif action in (Action.DONE, Action.FAIL):
+        if status is StepStatus.IN_DOUBT and state.rollback is not None and step.undo is not None:
+            raise Refused(f"a rollback is on: if {target} ran, undo it (undo {target}); if it did not, skip it")
         person_step = step.kind in _PERSON_KINDS and status is StepStatus.WAITING
         if not (person_step or status in (StepStatus.IN_DOUBT, StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED)):
             raise Refused(f"{target} is {status.value}; only a manual or escalation step waiting on a person, or a failed or in-doubt step, can be marked {action.value}")
@@ -124,8 +130,8 @@ def _check_step(state: IncidentState, command: OperatorCommand) -> None:
     elif action is Action.UNDO:
         if step.undo is None:
             raise Refused(f"{target} has no undo")
-        if status is not StepStatus.SUCCEEDED:
-            raise Refused(f"{target} is {status.value}; only a succeeded step can be undone")
+        if status not in _UNDOABLE:
+            raise Refused(f"{target} is {status.value}; only a succeeded or in-doubt step, or a failed undo, can be undone")
 
 
 def _check_answerer(state: IncidentState, command: OperatorCommand) -> None:
@@ -179,7 +185,11 @@ def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
     incident = f"--incident {state.incident}{journal_flag}"
     for sid, s in state.steps.items():
         step = runbook.step(sid)
-        if s.status is StepStatus.IN_DOUBT:
+        if s.status is StepStatus.IN_DOUBT and state.rollback is not None and step.undo is not None:
+            hints.append(f"{sid} is in doubt in a rollback: if it ran, warroom undo {sid} {incident} --reason '...'  |  if it did not, warroom skip {sid} {incident} --reason '...'")
+        elif s.status is StepStatus.UNDO_FAILED:
+            hints.append(f"{sid}'s undo failed or was cut short: warroom undo {sid} {incident} --reason '...' runs it again  |  warroom done {sid} {incident} --reason '...' if it was undone by hand")
+        elif s.status is StepStatus.IN_DOUBT:
             hints.append(f"{sid} is in doubt (started, no result): warroom done {sid} {incident} --reason '...'  |  warroom retry {sid} {incident} --reason '...'  |  warroom skip {sid} {incident} --reason '...'")
         elif s.status is StepStatus.WAITING and s.waiting_on and s.waiting_on.on == "person":
             if step.kind is StepKind.APPROVAL:

@@ -75,7 +75,8 @@ def resumed(ld: Ledger, note: dict[str, Any]) -> None:
                 launch(ld, step, token, None, since=since)
         elif s.status in (StepStatus.RUNNING, StepStatus.IN_DOUBT):
             doubt = [ld.event(EventType.STEP_IN_DOUBT, sid, attempt=s.attempts)] if s.status is StepStatus.RUNNING else []
-            if ld.options.drill or step.rerunnable or step.kind in (StepKind.WAIT, StepKind.DECIDE):
+            rerun = ld.options.drill or step.rerunnable or step.kind in (StepKind.WAIT, StepKind.DECIDE)
+            if rerun and st.rollback is None:  # in a rollback nothing starts again: wind_down settles it
                 why = "drill" if ld.options.drill else "check" if step.kind is StepKind.CHECK else "idempotent" if step.idempotent else step.kind.value
                 doubt.append(ld.event(EventType.OPERATOR_OVERRIDE, sid, action="rerun", reason=f"{why}: safe to re-run after resume"))
             if doubt:

@@ -90,17 +90,33 @@ def start_rollback(ld: Ledger, why: str, failed: str) -> None:
 
 
 def wind_down(ld: Ledger, why: str) -> None:
-    """Stops what runs and cancels what has not started: no step starts from here on."""
+    """Stops what runs and cancels what has not started: no step starts from here on. A step
+    in doubt that has an undo is never silently cancelled: it may have run."""
     cancelled = []
     for sid, s in ld.state.steps.items():
         if s.status is StepStatus.RUNNING:
             stop(ld, sid, StopReason.CANCELLED)
+        elif s.status is StepStatus.IN_DOUBT and ld.state.rollback is not None and ld.steps[sid].undo is not None:
+            _settle_doubt(ld, ld.steps[sid])
         elif s.status in _WOUND_DOWN and sid in ld.steps:
             ld.next_token(sid)
             release_locks(ld, ld.steps[sid])
             cancelled.append(sid)
     if cancelled:
         ld.emit(*(ld.event(EventType.STEP_CANCELLED, sid, reason=why) for sid in cancelled))
+
+
+def _settle_doubt(ld: Ledger, step: Step) -> None:
+    """A rollback undoes a step in doubt when its undo is safe to run whether or not the step
+    ran (idempotent, or a drill); otherwise the commander is asked: did it run?"""
+    if step.idempotent or ld.options.drill:
+        if step.id not in ld.state.undo_queue:
+            ld.emit(ld.event(EventType.OPERATOR_OVERRIDE, step.id, action="undo",
+                             reason="in doubt in a rollback: its undo is safe to run"))
+    else:
+        ask = f"rollback: {step.id} is in doubt; undo it if it ran, skip it if it did not"
+        if not any(e.step == step.id and e.reason == ask for e in ld.state.escalations):  # once, resumes too
+            ld.emit(ld.event(EventType.ESCALATION_RAISED, step.id, to=ld.commander(), reason=ask))
 
 
 def stop(ld: Ledger, sid: str, why: StopReason) -> None:

@@ -442,7 +442,7 @@ class Reducer:
             s.status = StepStatus.SKIPPED
             self._end(s, mono)
         elif action == "done":
-            s.status = StepStatus.SUCCEEDED
+            s.status = StepStatus.UNDONE if s.status is StepStatus.UNDO_FAILED else StepStatus.SUCCEEDED
             self._end(s, mono, since=s.waiting_since)
         elif action == "fail":
             s.status = StepStatus.FAILED

@@ -86,6 +86,12 @@ def shorten(cell: Text, width: int) -> Text:
 class DiffTable(DataTable[Text]):
     """Rows are keyed; `sync` makes the table show exactly `rows` (new keys go last)."""
 
+    DEFAULT_CSS = """
+    DiffTable { overflow-x: hidden; }
+    """
+    """The columns are fitted to the width: a horizontal scrollbar, shown for a moment before
+    the first fit, would take a row of an auto-height pane (the snapshots saw it at random)."""
+
     def __init__(self, columns: Sequence[Col], *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False, show_cursor=False,
                          cell_padding=0)
