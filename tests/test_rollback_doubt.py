@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from engine_support import ROOT, cli, journal_state, wait_until, write_runbook
+from warroom.engine.orphans import still_running
 from warroom.journal.state import IncidentState, RunResult, StepStatus
 
 RUNBOOK = """\
@@ -40,10 +41,18 @@ def killed_mid_patch(tmp_path: Path) -> Path:
     wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", "patch to start")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    for pid in (int(pid_file.read_text()),):
-        os.killpg(pid, signal.SIGKILL)
+    power_cut(journal)
     (tmp_path / "resumed").touch()  # from now on probe fails: the rollback starts at resume
     return journal
+
+
+def power_cut(journal: Path) -> None:
+    """The killed runner's step processes die too, as on a machine that lost power."""
+    incident = journal_state(journal).incident
+    for pids in still_running(incident).values():
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not still_running(incident), "the orphans to end")
 
 
 def resume(journal: Path) -> tuple[int, str, IncidentState]:
@@ -99,7 +108,7 @@ def test_an_undo_cut_short_can_be_run_again_or_marked_done(tmp_path: Path) -> No
     wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", "the undo to start")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+    power_cut(journal)
     (tmp_path / "resumed").touch()
     code, said, state = resume(journal)
     assert state.steps["patch"].status is StepStatus.UNDO_FAILED and state.result is RunResult.FAILED

@@ -54,13 +54,17 @@ def resumed(ld: Ledger, note: dict[str, Any]) -> None:
     ld.emit(ld.event(EventType.RUN_RESUMED, actor=ld.options.actor, **note))
     going_on = {sid for sid, s in st.steps.items() if ld.options.drill and s.status is StepStatus.RUNNING
                 and ld.steps[sid].kind in _SIMULATED}
+    alive: dict[str, list[int]] = note.get("still_running", {})
     for name, holders in list(st.locks.items()):
         for holder in list(holders):
-            if holder not in going_on:
+            if holder not in going_on and holder not in alive:  # a live process keeps its locks
                 ld.emit(ld.event(EventType.LOCK_RELEASED, holder, locks=[name], reason="resume"))
     for sid, s in st.steps.items():
         step = ld.steps[sid]
-        if s.undoing:
+        if s.undoing and sid in alive:
+            ld.emit(ld.event(EventType.UNDO_FAILED, sid, reason=f"interrupted during undo: its process still runs "
+                             f"(pid {' '.join(map(str, alive[sid]))}); let it end, then run it again or mark it done"))
+        elif s.undoing:
             if ld.options.drill or step.idempotent:
                 ld.emit(ld.event(EventType.OPERATOR_OVERRIDE, sid, action="undo",
                                  reason="drill" if ld.options.drill else "idempotent: its undo is safe to run again"))
@@ -73,6 +77,8 @@ def resumed(ld: Ledger, note: dict[str, Any]) -> None:
                 ld.arm_at(since + (step.wait_s or 0.0), Timer(TimerKind.WAIT, sid, token))
             else:
                 launch(ld, step, token, None, since=since)
+        elif s.status in (StepStatus.RUNNING, StepStatus.IN_DOUBT) and sid in alive:
+            _still_running(ld, sid, alive[sid])
         elif s.status in (StepStatus.RUNNING, StepStatus.IN_DOUBT):
             doubt = [ld.event(EventType.STEP_IN_DOUBT, sid, attempt=s.attempts)] if s.status is StepStatus.RUNNING else []
             rerun = ld.options.drill or step.rerunnable or step.kind in (StepKind.WAIT, StepKind.DECIDE)
@@ -94,6 +100,18 @@ def resumed(ld: Ledger, note: dict[str, Any]) -> None:
     if st.rollback is not None:
         policy.wind_down(ld, st.rollback)
     _arm_run_timers(ld)
+
+
+def _still_running(ld: Ledger, sid: str, pids: list[int]) -> None:
+    """The killed runner's process of this step lives on: never a second copy beside it. It
+    is in doubt, keeps its locks, and the commander decides once it is over (or stopped)."""
+    s = ld.state.steps[sid]
+    listed = " ".join(str(p) for p in pids)
+    events = [ld.event(EventType.STEP_IN_DOUBT, sid, attempt=s.attempts)] if s.status is StepStatus.RUNNING else []
+    events.append(ld.event(EventType.ESCALATION_RAISED, sid, to=ld.commander(),
+                           reason=f"{sid} is still running from before the resume (pid {listed}): let it end, "
+                                  f"then mark it done or failed; or stop it (kill {listed}) and retry it"))
+    ld.emit(*events)
 
 
 def _retry_cut_short(ld: Ledger, sid: str) -> bool:
@@ -137,9 +155,9 @@ def command(ld: Ledger, cmd: OperatorCommand) -> None:
     if cmd.action in (Action.NOTE, Action.UNDO) or target is None:
         return
     step = ld.steps[cmd.target]
-    if before in (StepStatus.WAITING, StepStatus.RUNNING):
+    if before in (StepStatus.WAITING, StepStatus.RUNNING, StepStatus.IN_DOUBT):
         ld.next_token(step.id)
-        release_locks(ld, step)
+        release_locks(ld, step)  # an in-doubt step may hold them: its process outlived a runner
     ld.dirty.add(step.id)
     ld.dirty.update(ld.dependents[step.id])
 

@@ -27,6 +27,7 @@ class Spawn:
     step: str
     token: int
     command: RenderedCommand
+    attempt: int
 
 
 @dataclass(frozen=True)

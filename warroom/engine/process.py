@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from warroom.engine.orphans import signal_escaped
+
 KILL_GRACE_S = 2.0
 CAPTURE_LIMIT = 1 << 20  # stdout kept for output capture; the journal gets all of it
 READ_SIZE = 65536
@@ -85,21 +87,28 @@ class StepProcess:
         return ProcessResult(code, "".join(self._kept), self._stopped)
 
     async def stop(self) -> None:
-        """SIGTERM to the group, SIGKILL after a grace period."""
-        if self.popen is None or self._exited.done():
+        """SIGTERM to the group and to the processes that left it, SIGKILL after a grace
+        period; the step is over once none of them holds its output open."""
+        if self.popen is None or (self._exited.done() and self._drained.done()):
             return
         self._stopped = True
-        _signal_group(self.popen.pid, signal.SIGTERM)
+        self._signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(asyncio.shield(self._exited), KILL_GRACE_S)
+            await asyncio.wait_for(asyncio.shield(asyncio.gather(self._exited, self._drained)), KILL_GRACE_S)
         except asyncio.TimeoutError:
-            _signal_group(self.popen.pid, signal.SIGKILL)
+            self._signal(signal.SIGKILL)
 
     def kill_now(self) -> None:
         """For the last moments of an interrupted run: no waiting."""
-        if self.popen is not None and not self._exited.done():
+        if self.popen is not None and not (self._exited.done() and self._drained.done()):
             self._stopped = True
-            _signal_group(self.popen.pid, signal.SIGKILL)
+            self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        assert self.popen is not None
+        _signal_group(self.popen.pid, sig)
+        if self.env is not None:
+            signal_escaped(self.env, sig)
 
     def _detach(self) -> None:
         """Stops watching (the waiter was cancelled: the loop is going away)."""

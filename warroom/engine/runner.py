@@ -13,6 +13,7 @@ from typing import Any
 from warroom.engine.clock import Clock
 from warroom.engine.effects import Effect, Page, Spawn, SpawnUndo, Stop
 from warroom.engine.inputs import Done, Exited, StopReason, UndoDone
+from warroom.engine.orphans import step_env
 from warroom.engine.process import CommandNotStarted, ProcessResult, StepProcess
 from warroom.journal.store import JournalWriter
 from warroom.runbook.templates import RenderedCommand
@@ -48,14 +49,15 @@ class Runner:
         return any(not task.done() for task in self.tasks)
 
     # processes ------------------------------------------------------------------------------
-    def _open(self, sid: str, command: RenderedCommand) -> StepProcess:
+    def _open(self, sid: str, command: RenderedCommand, attempt: str) -> StepProcess:
         """Spawns a step's command, its undo or its page, its output streaming into the
-        journal. CommandNotStarted when it cannot be spawned."""
+        journal, marked with who it is (`orphans`). CommandNotStarted when it cannot be spawned."""
 
         def on_output(stream: str, chunk: str) -> None:
             self.writer.append_output_chunk(sid, stream, chunk, ts=self.clock.wall(), mono=self.clock.now())
 
-        proc = StepProcess(command.argv, on_output, env=command.env)
+        env = {**command.env, **step_env(self.writer.incident or "", sid, attempt)}
+        proc = StepProcess(command.argv, on_output, env=env)
         proc.start()
         return proc
 
@@ -74,7 +76,7 @@ class Runner:
 
     def _spawn(self, effect: Spawn) -> None:
         try:
-            proc = self._open(effect.step, effect.command)
+            proc = self._open(effect.step, effect.command, str(effect.attempt))
         except CommandNotStarted as exc:
             self.reports.put_nowait(Done(effect.step, effect.token, False, 127, reason=str(exc)))
             return
@@ -89,7 +91,7 @@ class Runner:
 
     def _spawn_undo(self, effect: SpawnUndo) -> None:
         try:
-            proc = self._open(effect.step, effect.command)
+            proc = self._open(effect.step, effect.command, "undo")
         except CommandNotStarted as exc:
             self.reports.put_nowait(UndoDone(effect.step, False, str(exc)))
             return
@@ -102,7 +104,7 @@ class Runner:
 
     def _page(self, effect: Page) -> None:
         try:
-            proc = self._open(effect.step, effect.command)
+            proc = self._open(effect.step, effect.command, "page")
         except CommandNotStarted as exc:
             self.writer.append_output(effect.step, "stderr", f"notify: {exc}", ts=self.clock.wall(), mono=self.clock.now())
             return

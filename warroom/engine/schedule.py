@@ -196,7 +196,7 @@ def launch(ld: Ledger, step: Step, token: int, command: RenderedCommand | None, 
     after `since` (now, or when a resumed attempt began)."""
     if not ld.options.drill:
         assert command is not None
-        ld.effects.append(Spawn(step.id, token, command))
+        ld.effects.append(Spawn(step.id, token, command, ld.state.steps[step.id].attempts))
         return
     s = ld.state.steps[step.id]
     start = ld.clock.now() if since is None else since

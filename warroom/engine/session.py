@@ -19,6 +19,7 @@ from warroom.engine.commands import OperatorCommand, Refused
 from warroom.engine.drill import Inject
 from warroom.engine.ledger import RunOptions
 from warroom.engine.loop import Engine, EventListener, OutputListener
+from warroom.engine.orphans import still_running
 from warroom.engine.outcome import Outcome
 from warroom.journal.errors import JournalError
 from warroom.journal.reducer import Reducer
@@ -152,6 +153,8 @@ class LiveSession:
         if state.result.ended:
             raise NothingToResume(f"{self.resume} already ended ({state.result.value}); nothing to resume")
         self.note = runbook_change_note(state)
+        if alive := still_running(self.resume):  # a killed runner's steps, never started twice
+            self.note["still_running"] = alive
         self.options = replace(self.options, drill=state.drill, seed=int(state.seed or 0), speed=state.speed,
                                source=state.source, injects=tuple(Inject.from_planned(d) for d in state.planned_injects))
         engine = self._engine(self.clock or resumed_clock(state))
