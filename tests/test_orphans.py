@@ -86,6 +86,8 @@ def test_a_resume_never_runs_a_second_copy_beside_a_step_still_running(tmp_path:
         assert "migrate" in state.locks.get("db", [])
         assert any(e.step == "migrate" and "still running" in e.reason for e in state.escalations)
         assert "still running" in res.stdout + res.stderr
+        again = cli("retry", "migrate", "--reason", "run it again", "--journal", str(journal))
+        assert again.returncode == 1 and "never two copies" in again.stderr
     finally:
         go.touch()  # the orphan ends
     wait_until(lambda: "migrate-end" in ledger.read_text(), "the first copy to end")

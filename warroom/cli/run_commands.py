@@ -22,6 +22,7 @@ from warroom.engine.commands import Action, OperatorCommand, Refused, continue_h
 from warroom.engine.drill import load_injects
 from warroom.engine.ledger import Ledger, RunOptions
 from warroom.engine.outcome import ExitCode, Outcome, exit_code
+from warroom.engine.orphans import still_running
 from warroom.engine.session import (
     LiveSession, NothingToResume, make_clock, opening_state, resume_options, secret_values,
 )
@@ -153,6 +154,9 @@ async def _operator(args: argparse.Namespace) -> int:
                         writer.stage, _no_output)
         ledger.reducer = reducer
         try:
+            if action is Action.RETRY and (pids := still_running(info.id).get(target)):
+                raise Refused(f"{target} still runs from before (pid {' '.join(map(str, pids))}): "
+                              "let it end or stop it, then retry; never two copies of a step")
             decide.command(ledger, OperatorCommand(action, target, args.actor, getattr(args, "reason", "") or ""))
         except Refused as exc:
             say(f"refused: {exc}")
