@@ -129,16 +129,23 @@ def _check_step(state: IncidentState, command: OperatorCommand) -> None:
 
 
 def _check_answerer(state: IncidentState, command: OperatorCommand) -> None:
-    """Who may answer a gate (approve, reject or skip it): its approvers, never the run's
-    starter under four eyes."""
-    target, actor = command.target, command.actor
+    reason = answer_refusal(state, command.target, command.actor, command.action)
+    if reason is not None:
+        raise Refused(reason)
+
+
+def answer_refusal(state: IncidentState, step_id: str, actor: str, action: Action = Action.APPROVE) -> str | None:
+    """The one rule for who may answer a gate (approve, reject or skip it): its approvers (or
+    the commanders), never the run's starter under four eyes. None when `actor` may, else why
+    not; the console asks here before it offers the gate to someone."""
     runbook = state.runbook
     assert runbook is not None
-    if runbook.step(target).four_eyes and actor == state.starter:
-        raise Refused(f"{target} needs four eyes: {actor} started the run and may not {command.action.value} it")
-    allowed = may_answer(state, target)
+    if runbook.step(step_id).four_eyes and actor == state.starter:
+        return f"{step_id} needs four eyes: {actor} started the run and may not {action.value} it"
+    allowed = may_answer(state, step_id)
     if allowed and actor not in allowed:
-        raise Refused(f"{actor} may not answer {target}; ask {', '.join(allowed)}")
+        return f"{actor} may not answer {step_id}; ask {', '.join(allowed)}"
+    return None
 
 
 def may_answer(state: IncidentState, step_id: str) -> tuple[str, ...]:
@@ -149,6 +156,12 @@ def may_answer(state: IncidentState, step_id: str) -> tuple[str, ...]:
     if step.approvers:
         return step.approvers
     return tuple(person for person, role in runbook.roles.items() if role == "commander")
+
+
+def first_answerer(state: IncidentState, step_id: str) -> str | None:
+    """The first person named to answer a gate who may do so; None when none is named (anyone
+    may) or none of those named may."""
+    return next((p for p in may_answer(state, step_id) if answer_refusal(state, step_id, p) is None), None)
 
 
 def events_for(state: IncidentState, command: OperatorCommand, ts: float, mono: float) -> list[NewEvent]:
@@ -183,8 +196,8 @@ def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
             hints.append(f"{sid} is in doubt (started, no result): warroom done {sid} {incident} --reason '...'  |  warroom retry {sid} {incident} --reason '...'  |  warroom skip {sid} {incident} --reason '...'")
         elif s.status is StepStatus.WAITING and s.waiting_on and s.waiting_on.on == "person":
             if step.kind is StepKind.APPROVAL:
-                who = [p for p in may_answer(state, sid) if not (step.four_eyes and p == state.starter)]
-                by = f" --as {who[0]}" if who else ""
+                who = first_answerer(state, sid)
+                by = f" --as {who}" if who else ""
                 hints.append(f"{sid} waits for approval: warroom approve {sid} {incident}{by}  |  warroom reject {sid} {incident} --reason '...'")
             else:
                 hints.append(f"{sid} waits for a person: warroom done {sid} {incident}  |  warroom fail {sid} {incident}")
