@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from warroom.journal.events import EventType, NewEvent
-from warroom.journal.state import IncidentState, RunResult, StepStatus
+from warroom.journal.state import IncidentState, StepStatus, WaitReason
 from warroom.runbook.model import StepKind
 
 
@@ -69,7 +69,7 @@ def check(state: IncidentState, command: OperatorCommand) -> None:
     if state.runbook is None:
         raise Refused("no incident")
     action, target = command.action, command.target
-    if state.result in (RunResult.SUCCEEDED, RunResult.ROLLED_BACK, RunResult.ABORTED) and action is not Action.NOTE:
+    if state.result.ended and action is not Action.NOTE:
         raise Refused(f"the incident has ended ({state.result.value}); only notes can be added")
     if action in STEP_ACTIONS:
         _check_step(state, command)
@@ -182,6 +182,18 @@ def events_for(state: IncidentState, command: OperatorCommand, ts: float, mono: 
     return [NewEvent(EventType.OPERATOR_OVERRIDE, actor, ts, mono, target, {"action": action.value, "reason": reason})]
 
 
+def awaits_person(state: IncidentState, step_id: str) -> bool:
+    """Whether a step cannot go on without someone: in doubt after a crash, or waiting on a
+    person (an approval, a manual or escalation step). The shell's continue hint and the
+    console's attention list both ask here."""
+    s = state.steps.get(step_id)
+    if s is None:
+        return False
+    if s.status is StepStatus.IN_DOUBT:
+        return True
+    return s.status is StepStatus.WAITING and s.waiting_on is not None and s.waiting_on.on is WaitReason.PERSON
+
+
 def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
     """The shell commands that let a run stopped on people go on, one per waiting step;
     `journal_flag` (` --journal PATH`) names a journal that is not the default one."""
@@ -191,16 +203,17 @@ def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
     hints: list[str] = []
     incident = f"--incident {state.incident}{journal_flag}"
     for sid, s in state.steps.items():
+        if not awaits_person(state, sid):
+            continue
         step = runbook.step(sid)
         if s.status is StepStatus.IN_DOUBT:
             hints.append(f"{sid} is in doubt (started, no result): warroom done {sid} {incident} --reason '...'  |  warroom retry {sid} {incident} --reason '...'  |  warroom skip {sid} {incident} --reason '...'")
-        elif s.status is StepStatus.WAITING and s.waiting_on and s.waiting_on.on == "person":
-            if step.kind is StepKind.APPROVAL:
-                who = first_answerer(state, sid)
-                by = f" --as {who}" if who else ""
-                hints.append(f"{sid} waits for approval: warroom approve {sid} {incident}{by}  |  warroom reject {sid} {incident} --reason '...'")
-            else:
-                hints.append(f"{sid} waits for a person: warroom done {sid} {incident}  |  warroom fail {sid} {incident}")
+        elif step.kind is StepKind.APPROVAL:
+            who = first_answerer(state, sid)
+            by = f" --as {who}" if who else ""
+            hints.append(f"{sid} waits for approval: warroom approve {sid} {incident}{by}  |  warroom reject {sid} {incident} --reason '...'")
+        else:
+            hints.append(f"{sid} waits for a person: warroom done {sid} {incident}  |  warroom fail {sid} {incident}")
     for resource, claim in state.claims.items():
         hints.append(f"{resource} is claimed by {claim.by}: warroom release {resource} {incident} --as {claim.by}")
     if hints:

@@ -24,7 +24,7 @@ from warroom.engine.commands import STEP_ACTIONS, Action
 from warroom.engine.outcome import ExitCode, Outcome, exit_code
 from warroom.journal.errors import JournalError
 from warroom.journal.report import render_report, report
-from warroom.journal.state import IncidentState, RunResult
+from warroom.journal.state import IncidentState
 from warroom.journal.text import visible
 from warroom.tui.attention import next_waiting
 from warroom.tui.command_flow import CommandFlow
@@ -40,9 +40,6 @@ from warroom.tui.replay_controls import ReplayControls
 from warroom.tui.screens import AskScreen, HelpScreen, ReportScreen
 from warroom.tui.scrubber import Scrubber
 from warroom.tui.session import ConsoleSession, ReplaySession
-
-ENDED = (RunResult.RUNNING, RunResult.WAITING)
-
 
 class WarroomApp(CommandFlow, DrillInjects, ReplayControls):
     CSS_PATH = "warroom.tcss"
@@ -203,10 +200,10 @@ class WarroomApp(CommandFlow, DrillInjects, ReplayControls):
             return self.replay is not None and self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)
         if action == "report":
             main = self.screen is self.screen_stack[0]
-            return main and (not self.session.live or self.session.state.result not in ENDED)
+            return main and (not self.session.live or not self.session.state.result.going)
         if action == "inject":
             state = self.session.state
-            return self.session.live and state.drill and state.result in ENDED and self.outcome is None
+            return self.session.live and state.drill and state.result.going and self.outcome is None
         return True
 
     def action_next_waiting(self) -> None:
@@ -268,7 +265,7 @@ class WarroomApp(CommandFlow, DrillInjects, ReplayControls):
         if not live:
             self.exit(self.exit_code())
             return
-        if self.session.state.result not in (RunResult.RUNNING, RunResult.WAITING):
+        if not self.session.state.result.going:
             self.leaving = True  # ended: the engine only lingers for commands; nothing to interrupt
             self.session.interrupt("console")
             return
