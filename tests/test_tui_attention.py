@@ -9,7 +9,7 @@ from tui_snapshot_app import console_app, scenario_app, settle
 
 from warroom.engine.commands import Action, OperatorCommand
 from warroom.journal.state import StepStatus
-from warroom.tui.app import CommandSent
+from warroom.tui.command_flow import CommandSent
 from warroom.tui.diff_table import Col, fit, fit_words
 from warroom.tui.glyphs import ASCII, ASCII_LOOKS, LOOKS, unicode_locale
 from warroom.tui.offers import all_offers

@@ -10,7 +10,8 @@ from warroom.engine.commands import Action
 from warroom.journal.state import RunResult, StepStatus
 from warroom.journal.store import JournalReader
 from warroom.engine.outcome import ExitCode
-from warroom.tui.app import CommandRefused, CommandSent, WarroomApp
+from warroom.tui.app import WarroomApp
+from warroom.tui.command_flow import CommandRefused, CommandSent
 from warroom.tui.screens import AskScreen
 
 SIZE = (100, 30)

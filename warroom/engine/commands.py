@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from warroom.journal.events import EventType, NewEvent
-from warroom.journal.state import IncidentState, RunResult, StepStatus
+from warroom.journal.state import IncidentState, StepStatus, WaitReason
 from warroom.runbook.model import StepKind
 
 
@@ -71,7 +71,7 @@ def check(state: IncidentState, command: OperatorCommand) -> None:
     if state.runbook is None:
         raise Refused("no incident")
     action, target = command.action, command.target
-    if state.result in (RunResult.SUCCEEDED, RunResult.ROLLED_BACK, RunResult.ABORTED) and action is not Action.NOTE:
+    if state.result.ended and action is not Action.NOTE:
         raise Refused(f"the incident has ended ({state.result.value}); only notes can be added")
     if action in STEP_ACTIONS:
         _check_step(state, command)
@@ -135,16 +135,23 @@ def _check_step(state: IncidentState, command: OperatorCommand) -> None:
 
 
 def _check_answerer(state: IncidentState, command: OperatorCommand) -> None:
-    """Who may answer a gate (approve, reject or skip it): its approvers, never the run's
-    starter under four eyes."""
-    target, actor = command.target, command.actor
+    reason = answer_refusal(state, command.target, command.actor, command.action)
+    if reason is not None:
+        raise Refused(reason)
+
+
+def answer_refusal(state: IncidentState, step_id: str, actor: str, action: Action = Action.APPROVE) -> str | None:
+    """The one rule for who may answer a gate (approve, reject or skip it): its approvers (or
+    the commanders), never the run's starter under four eyes. None when `actor` may, else why
+    not; the console asks here before it offers the gate to someone."""
     runbook = state.runbook
     assert runbook is not None
-    if runbook.step(target).four_eyes and actor == state.starter:
-        raise Refused(f"{target} needs four eyes: {actor} started the run and may not {command.action.value} it")
-    allowed = may_answer(state, target)
+    if runbook.step(step_id).four_eyes and actor == state.starter:
+        return f"{step_id} needs four eyes: {actor} started the run and may not {action.value} it"
+    allowed = may_answer(state, step_id)
     if allowed and actor not in allowed:
-        raise Refused(f"{actor} may not answer {target}; ask {', '.join(allowed)}")
+        return f"{actor} may not answer {step_id}; ask {', '.join(allowed)}"
+    return None
 
 
 def may_answer(state: IncidentState, step_id: str) -> tuple[str, ...]:
@@ -155,6 +162,12 @@ def may_answer(state: IncidentState, step_id: str) -> tuple[str, ...]:
     if step.approvers:
         return step.approvers
     return tuple(person for person, role in runbook.roles.items() if role == "commander")
+
+
+def first_answerer(state: IncidentState, step_id: str) -> str | None:
+    """The first person named to answer a gate who may do so; None when none is named (anyone
+    may) or none of those named may."""
+    return next((p for p in may_answer(state, step_id) if answer_refusal(state, step_id, p) is None), None)
 
 
 def events_for(state: IncidentState, command: OperatorCommand, ts: float, mono: float) -> list[NewEvent]:
@@ -175,6 +188,18 @@ def events_for(state: IncidentState, command: OperatorCommand, ts: float, mono: 
     return [NewEvent(EventType.OPERATOR_OVERRIDE, actor, ts, mono, target, {"action": action.value, "reason": reason})]
 
 
+def awaits_person(state: IncidentState, step_id: str) -> bool:
+    """Whether a step cannot go on without someone: in doubt after a crash, or waiting on a
+    person (an approval, a manual or escalation step). The shell's continue hint and the
+    console's attention list both ask here."""
+    s = state.steps.get(step_id)
+    if s is None:
+        return False
+    if s.status is StepStatus.IN_DOUBT:
+        return True
+    return s.status is StepStatus.WAITING and s.waiting_on is not None and s.waiting_on.on is WaitReason.PERSON
+
+
 def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
     """The shell commands that let a run stopped on people go on, one per waiting step;
     `journal_flag` (` --journal PATH`) names a journal that is not the default one."""
@@ -184,6 +209,8 @@ def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
     hints: list[str] = []
     incident = f"--incident {state.incident}{journal_flag}"
     for sid, s in state.steps.items():
+        if not awaits_person(state, sid):
+            continue
         step = runbook.step(sid)
         if s.status is StepStatus.IN_DOUBT and state.rollback is not None and step.undo is not None:
             hints.append(f"{sid} is in doubt in a rollback: if it ran, warroom undo {sid} {incident} --reason '...'  |  if it did not, warroom skip {sid} {incident} --reason '...'")
@@ -191,13 +218,12 @@ def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
             hints.append(f"{sid}'s undo failed or was cut short: warroom undo {sid} {incident} --reason '...' runs it again  |  warroom done {sid} {incident} --reason '...' if it was undone by hand")
         elif s.status is StepStatus.IN_DOUBT:
             hints.append(f"{sid} is in doubt (started, no result): warroom done {sid} {incident} --reason '...'  |  warroom retry {sid} {incident} --reason '...'  |  warroom skip {sid} {incident} --reason '...'")
-        elif s.status is StepStatus.WAITING and s.waiting_on and s.waiting_on.on == "person":
-            if step.kind is StepKind.APPROVAL:
-                who = [p for p in may_answer(state, sid) if not (step.four_eyes and p == state.starter)]
-                by = f" --as {who[0]}" if who else ""
-                hints.append(f"{sid} waits for approval: warroom approve {sid} {incident}{by}  |  warroom reject {sid} {incident} --reason '...'")
-            else:
-                hints.append(f"{sid} waits for a person: warroom done {sid} {incident}  |  warroom fail {sid} {incident}")
+        elif step.kind is StepKind.APPROVAL:
+            who = first_answerer(state, sid)
+            by = f" --as {who}" if who else ""
+            hints.append(f"{sid} waits for approval: warroom approve {sid} {incident}{by}  |  warroom reject {sid} {incident} --reason '...'")
+        else:
+            hints.append(f"{sid} waits for a person: warroom done {sid} {incident}  |  warroom fail {sid} {incident}")
     for resource, claim in state.claims.items():
         hints.append(f"{resource} is claimed by {claim.by}: warroom release {resource} {incident} --as {claim.by}")
     if hints:

@@ -48,8 +48,14 @@ class RunResult(str, Enum):
         """For good: nothing but a note can be added (a failed run can still be mended)."""
         return self in _ENDED
 
+    @property
+    def going(self) -> bool:
+        """Still under way: running, or waiting for a person (not ended, failed or interrupted)."""
+        return self in _GOING
+
 
 _ENDED = frozenset({RunResult.SUCCEEDED, RunResult.ROLLED_BACK, RunResult.ABORTED})
+_GOING = frozenset({RunResult.RUNNING, RunResult.WAITING})
 
 
 class WaitReason(StrEnum):

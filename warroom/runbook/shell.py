@@ -12,34 +12,25 @@ stack of quoting states and says, per placeholder, which form to write or why it
 It is a lexer, not a shell: it knows quotes, escapes, `$( )`, backticks, `${ }`, `$(( ))`,
 heredocs, comments, and enough of the words of a simple command to see `eval`, `sh -c`
 and `ssh HOST`. What it cannot tell apart it refuses rather than guesses.
+Which command words are parsed again is in shell_commands.py, the refusals' texts in
+shell_refusals.py.
 """
 
 from __future__ import annotations
-
 import enum
-import os
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "busybox"})
-# Words after which the next word is still the command: reserved words and wrappers that
-# run the rest of their argv (with the options that take an argument).
-_RESERVED = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
-_WRAPPERS: dict[str, frozenset[str]] = {
-    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"}),
-    "doas": frozenset({"-u", "-C"}),
-    "env": frozenset({"-u", "-C", "-S"}),
-    "nice": frozenset({"-n"}),
-    "nohup": frozenset(),
-    "exec": frozenset({"-a"}),
-    "command": frozenset(),
-    "setsid": frozenset(),
-    "stdbuf": frozenset({"-i", "-o", "-e"}),
-    "timeout": frozenset({"-s", "-k"}),
-}
-_SSH_ARG_OPTIONS = frozenset("BbcDEeFIiJLlmOoPpQRSWw")
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+from warroom.runbook.shell_commands import command_refusal
+from warroom.runbook.shell_refusals import (
+    REFUSE_ANSI,
+    REFUSE_ARITH,
+    REFUSE_DELIMITER,
+    REFUSE_ESCAPE,
+    REFUSE_HEREDOC,
+    REFUSE_PARAM,
+    REFUSE_SINGLE,
+    Refusal,
+)
 
 
 class Slot(enum.Enum):
@@ -50,43 +41,6 @@ class Slot(enum.Enum):
 
     def reference(self, name: str) -> str:
         return f'"${{{name}}}"' if self is Slot.WORD else f"${{{name}}}"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A placeholder no environment reference makes inert: why, and how to write it safely."""
-
-    reason: str
-
-
-REFUSE_SINGLE = Refusal(
-    "inside single quotes the value would become shell text; end the quotes before the "
-    "placeholder and reopen them after it: echo 'a '{{ vars.x }}' b'"
-)
-REFUSE_ANSI = Refusal("inside $'...' the value would become shell text; put the placeholder outside the quotes")
-REFUSE_HEREDOC = Refusal(
-    "a quoted heredoc (<<'EOF') expands nothing, so the value would be pasted in as text; "
-    "use an unquoted delimiter (<<EOF), where it is passed through the environment"
-)
-REFUSE_DELIMITER = Refusal("a heredoc delimiter cannot be a placeholder")
-REFUSE_ARITH = Refusal(
-    "inside $(( )) the value is evaluated as arithmetic, and bash runs commands found in it; "
-    "compute outside the shell, or check the value in an earlier step"
-)
-REFUSE_PARAM = Refusal("inside ${ } the value would become shell text; put the placeholder outside the braces")
-REFUSE_ESCAPE = Refusal("a backslash right before a placeholder would escape its quoting; remove the backslash")
-REFUSE_EVAL = Refusal(
-    "eval parses its words again as shell code, so the value would run; pass it through a "
-    "variable quoted inside the eval'd text: X={{ vars.x }}; eval 'echo \"$X\"'"
-)
-REFUSE_SCRIPT = Refusal(
-    "this is the script of a nested shell (sh -c SCRIPT), which parses it again, so the value "
-    "would run; pass it as an argument after the script: sh -c 'echo \"$1\"' sh {{ vars.x }}"
-)
-REFUSE_SSH = Refusal(
-    "ssh hands its remote command to the remote shell, which parses the value as code; send "
-    "it on stdin instead: printf '%s\\n' {{ vars.x }} | ssh HOST 'read -r v; echo \"$v\"'"
-)
 
 
 class _Kind(enum.Enum):
@@ -371,64 +325,3 @@ class ShellLexer:
             elif ch == "`":
                 self._push(_Kind.COMMAND, "`")
         return i + 1
-
-
-def command_refusal(words: Sequence[str | None], index: int) -> Refusal | None:
-    """Why the word at `index` of a simple command's words may not hold a placeholder:
-    it is parsed again as code (after eval, the script of `sh -c`, ssh's remote command).
-    A word that is None holds a placeholder or an expansion: its text is unknown."""
-    i = 0
-    while i < index and words[i] is not None and _ASSIGNMENT.match(words[i] or ""):
-        i += 1
-    while i < index:
-        name = _program(words[i])
-        if name in _RESERVED:
-            i += 1
-        elif name in _WRAPPERS:
-            i = _skip_options(words, i + 1, index, _WRAPPERS[name])
-            if name == "env":
-                while i < index and _ASSIGNMENT.match(words[i] or ""):
-                    i += 1
-            elif name == "timeout" and i < index:
-                i += 1  # the duration
-        else:
-            break
-    if i >= index:
-        return None
-    name = _program(words[i])
-    if name == "eval":
-        return REFUSE_EVAL
-    if name == "ssh":
-        host = _skip_options(words, i + 1, index, frozenset(f"-{o}" for o in _SSH_ARG_OPTIONS))
-        return REFUSE_SSH if index > host else None
-    return REFUSE_SCRIPT if shell_script_index(words[: index + 1]) == index else None
-
-
-def shell_script_index(words: Sequence[str | None]) -> int | None:
-    """The index of the script word of the last `SHELL ... -c SCRIPT` in these words (a
-    nested shell found anywhere, for `sudo sh -c`, `kubectl exec pod -- sh -c` and the like)."""
-    found = None
-    for k, word in enumerate(words):
-        if _program(word) not in SHELLS:
-            continue
-        j, has_c = k + 1, False
-        while j < len(words) and (w := words[j]) is not None and w.startswith(("-", "+")) and w not in ("-", "--"):
-            has_c = has_c or (w.startswith("-") and "c" in w[1:])
-            j += 2 if w in ("-o", "+o") else 1
-        if has_c and j < len(words):
-            found = j
-    return found
-
-
-def _program(word: str | None) -> str | None:
-    return os.path.basename(word) if word is not None else None
-
-
-def _skip_options(words: Sequence[str | None], i: int, stop: int, with_argument: frozenset[str]) -> int:
-    while i < stop and (w := words[i]) is not None and w.startswith("-") and w != "-":
-        i += 1
-        if w == "--":
-            break
-        if w in with_argument:
-            i += 1
-    return i

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from warroom.runbook.expressions import ExpressionError, Path, Resolver, parse_path
-from warroom.runbook.shell import Refusal, ShellLexer, Slot, command_refusal, shell_script_index
+from warroom.runbook.shell import ShellLexer, Slot
+from warroom.runbook.shell_commands import command_refusal, shell_script_index
+from warroom.runbook.shell_refusals import Refusal
 
 _OPEN = "{{"
 _CLOSE = "}}"

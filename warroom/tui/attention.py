@@ -10,21 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from warroom.engine.commands import Action
-from warroom.journal.state import IncidentState, StepStatus
+from warroom.engine.commands import Action, awaits_person
+from warroom.journal.state import IncidentState
 from warroom.tui.offers import allowed, answerer
 
 FIRST_ACTIONS = (Action.APPROVE, Action.DONE, Action.RETRY)
 """What moves a waiting step on: one of these applying means the step is the user's to act on."""
-
-
-def awaits_person(state: IncidentState, step_id: str) -> bool:
-    s = state.steps.get(step_id)
-    if s is None:
-        return False
-    if s.status is StepStatus.IN_DOUBT:
-        return True
-    return s.status is StepStatus.WAITING and s.waiting_on is not None and s.waiting_on.on == "person"
 
 
 def waiting_for_people(state: IncidentState, order: Sequence[str]) -> list[str]:

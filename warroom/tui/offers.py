@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warroom.engine.commands import Action, OperatorCommand, Refused, check, may_answer
+from warroom.engine.commands import Action, OperatorCommand, Refused, answer_refusal, check, first_answerer
 from warroom.journal.state import IncidentState
 from warroom.runbook.model import Runbook
 
@@ -46,15 +46,12 @@ def allowed(state: IncidentState, action: Action, target: str, actor: str) -> st
 
 
 def answerer(state: IncidentState, step_id: str, me: str) -> str:
-    """Who answers an approval at this console: its user, or under four eyes (or a list of
-    approvers without them) the first person who may, to be confirmed in the form; that
-    person sits at the console and types their own name."""
-    approval = state.approvals.get(step_id)
-    four_eyes = approval is not None and approval.four_eyes
-    people = may_answer(state, step_id) if state.runbook is not None and step_id in state.steps else ()
-    if (not people or me in people) and not (four_eyes and me == state.starter):
+    """Who answers an approval at this console: its user when the engine lets them, else the
+    first person it would let (another pair of eyes, or one of the named approvers), to be
+    confirmed in the form; that person sits at the console and types their own name."""
+    if state.runbook is None or step_id not in state.steps or answer_refusal(state, step_id, me) is None:
         return me
-    return next((p for p in people if not (four_eyes and p == state.starter)), me)
+    return first_answerer(state, step_id) or me
 
 
 def step_offers(state: IncidentState, step: str | None, actor: str) -> list[Offer]:

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
 from textual.widgets._footer import FooterKey
 
-from warroom.journal.state import IncidentState, RunResult
+from warroom.journal.state import IncidentState
 from warroom.runbook.model import Runbook
 from warroom.tui.board import board_columns, board_rows, thread_columns, thread_ids, thread_rows, time_cell
 from warroom.tui.diff_table import DiffTable, fit_words
@@ -29,7 +29,7 @@ class HeaderBar(Static):
              replay: ReplaySession | None = None, *, waiting: tuple[int, int | None] = (0, None)) -> None:
         if state.started_mono is None:
             elapsed = 0.0
-        elif replay is not None or (state.result in (RunResult.RUNNING, RunResult.WAITING) and live):
+        elif replay is not None or (state.result.going and live):
             elapsed = now - state.started_mono
         else:
             elapsed = state.duration_s or 0.0

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 from warroom.engine.commands import OperatorCommand, Refused
 from warroom.engine.drill import Inject
