@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_support import cli, group_alive, journal_state, write_runbook
 from journal_support import T0, ev, web_runbook
 
 from warroom.journal import EventType as E
@@ -20,6 +21,7 @@ from warroom.journal import JournalReader, JournalWriter
 from warroom.cli.journal_commands import cmd_export
 from warroom.journal.errors import JournalWriteError
 from warroom.journal.output import LINE_LIMIT
+from warroom.journal.state import RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTROLS = ("\x1b", "\x07", "\r", "\x00", "\x9b")
@@ -146,3 +148,28 @@ async def test_a_full_disk_stops_the_writer_with_one_clear_error(tiny_fs):
     with JournalReader(path) as reader:
         assert reader.verify(incident).sound
         assert json.loads(list(reader.rows(incident))[-1][7]) == {"text": "space is back"}
+
+
+def test_a_run_whose_journal_fills_the_disk_stops_cleanly_and_resumes_once_space_is_back(tiny_fs, tmp_path):
+    """The whole command: a step floods its output onto a 256 KiB journal filesystem; the run
+    stops within seconds with one clear line (the path, ENOSPC), exit 1, its step process
+    stopped; once the disk is grown, `resume` finishes the incident."""
+    pid_file = tmp_path / "flood.pid"
+    rb = write_runbook(tmp_path, f"""\
+        runbook: flood
+        steps:
+          - id: flood
+            idempotent: true
+            run: echo $$ > {pid_file}; test -e {tmp_path}/calm && exit 0; while true; do echo "a line of noise to fill the disk with"; done
+        """)
+    journal = tiny_fs / "j.db"
+    res = cli("run", str(rb), "--headless", "--journal", str(journal), timeout=30)
+    assert res.returncode == 1, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.startswith("warroom:")]
+    assert "Traceback" not in res.stderr and any(str(journal) in line and "ENOSPC" in line for line in lines), res.stderr
+    assert not group_alive(int(pid_file.read_text()))
+    assert subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_fs)]).returncode == 0
+    (tmp_path / "calm").touch()
+    res = cli("resume", "--headless", "--journal", str(journal), timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert journal_state(journal).result is RunResult.SUCCEEDED

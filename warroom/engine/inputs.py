@@ -13,6 +13,7 @@ from typing import Any
 
 from warroom.engine.commands import OperatorCommand
 from warroom.engine.drill import Inject
+from warroom.journal.errors import JournalWriteError
 
 
 class StopReason(str, Enum):
@@ -62,6 +63,13 @@ class Command:
 @dataclass(frozen=True)
 class Interrupt:
     signal: str
+
+
+@dataclass(frozen=True)
+class JournalFailed:
+    """The journal could not be written (a full disk): the run stops, its children too."""
+
+    error: JournalWriteError
 
 
 @dataclass

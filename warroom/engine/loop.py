@@ -18,7 +18,7 @@ from warroom.engine.clock import Clock
 from warroom.engine.commands import OperatorCommand, Refused
 from warroom.engine.drill import Inject
 from warroom.engine.effects import Arm, Effect
-from warroom.engine.inputs import Command, Done, Exited, Facilitate, Interrupt, UndoDone
+from warroom.engine.inputs import Command, Done, Exited, Facilitate, Interrupt, JournalFailed, UndoDone
 from warroom.engine.ledger import Ledger, RunOptions
 from warroom.engine.outcome import Outcome
 from warroom.engine.runner import Runner
@@ -54,6 +54,7 @@ class Engine:
         self.listeners: list[EventListener] = []
         self.output_listeners: list[OutputListener] = []
         writer.output_listener = self._on_output_row
+        writer.on_failure = lambda error: self.queue.put_nowait(JournalFailed(error))
 
     @property
     def state(self) -> IncidentState:
@@ -176,6 +177,9 @@ class Engine:
             if isinstance(item, Interrupt):
                 await self._interrupt(item.signal)
                 return Outcome.INTERRUPTED
+            if isinstance(item, JournalFailed):
+                self.runner.kill_all()
+                raise item.error
             self._handle(item)
 
     def _handle(self, item: Any) -> None:

@@ -76,6 +76,9 @@ class JournalWriter:
         self._ticker: asyncio.Task[None] | None = None
         self._streams: dict[tuple[str, str | None, str], OutputStream] = {}
         self._failed: JournalWriteError | None = None
+        self.on_failure: Callable[[JournalWriteError], None] | None = None
+        """Told once when a write fails: output is committed in the background, so the run
+        must hear of a full disk even while no event of its own is written."""
         self.incident: str | None = None
         self.first_event: Event | None = None
         """The run.started event of the incident this writer started, for the live fold."""
@@ -333,6 +336,8 @@ class JournalWriter:
             await self._write(rows, incidents)
         except (sqlite3.Error, OSError) as exc:
             self._failed = JournalWriteError.of(self.path, exc)
+            if self.on_failure is not None:
+                self.on_failure(self._failed)
             raise self._failed from None
         finally:
             writing, self._writing = self._writing, None
