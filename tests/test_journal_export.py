@@ -89,3 +89,39 @@ def test_report_figures(journal, capsys):
     assert data["parallel_s"] == 18.0
     assert cmd_report(args(journal)) == 0
     assert "would have saved 8s" in capsys.readouterr().out
+
+
+def test_jsonl_lines_are_each_events_canonical_json(journal, capsys):
+    """Export builds each line from the stored row, never re-encoding it: the text must be the
+    event's canonical JSON, whatever its text holds."""
+    from warroom.cli import main
+    from warroom.runbook.model import canonical_json
+
+    assert main(["note", 'café ☃ "quoted" \\ back\tslash \x1b[31m', "--as", "zoë", "--journal", str(journal)]) == 0
+    capsys.readouterr()
+    assert cmd_export(args(journal)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    with JournalReader(journal) as reader:
+        assert lines == [canonical_json(e.to_dict()) for e in reader.events(reader.resolve(None).id)]
+
+
+def test_csv_rows_read_back_as_the_journal_whatever_a_name_holds(journal, capsys):
+    """The CSV is built by hand for speed: read back by the csv module, every cell is the
+    journal's, for names with commas, quotes, line breaks and formula starts."""
+    import csv
+    import io
+
+    from warroom.cli import main
+
+    for actor in ('o"brien, ops', "line\nbreak", "cr\rhere", "=HYPERLINK(x)", ""):
+        assert main(["note", f"from {actor!r}", "--as", actor or "nobody", "--journal", str(journal)]) == 0
+    capsys.readouterr()
+    assert cmd_export(args(journal, format="csv")) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    with JournalReader(journal) as reader:
+        events = list(reader.events(reader.resolve(None).id))
+    assert len(rows) == len(events) + 1
+    for row, event in zip(rows[1:], events):
+        assert int(row[0]) == event.seq and json.loads(row[8]) == event.data and row[10] == event.hash
+        assert row[5] == (f"'{event.actor}" if event.actor.startswith(("=", "+", "-", "@")) else event.actor)
+        assert row[7] == (event.step or "")

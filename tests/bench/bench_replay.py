@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
 from warroom.engine.clock import VirtualClock  # noqa: E402
-from warroom.engine.scheduler import Engine, RunOptions  # noqa: E402
+from warroom.engine.ledger import RunOptions  # noqa: E402
+from warroom.engine.loop import Engine  # noqa: E402
 from warroom.journal.store import JournalReader, JournalWriter  # noqa: E402
 from warroom.runbook.loader import load_runbook  # noqa: E402
 from warroom.tui.session import ReplaySession  # noqa: E402

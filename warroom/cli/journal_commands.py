@@ -88,9 +88,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             chain = reader.verify(incident)
             chunks = iter([markdown(reader.state(incident), reader.events(incident), chain)])
         elif fmt == "csv":
-            chunks = csv_lines(reader.events(incident))
+            chunks = csv_lines(reader.path, reader.rows(incident))
         else:
-            chunks = jsonl_lines(reader.events(incident))
+            chunks = jsonl_lines(reader.path, reader.rows(incident))
         output = getattr(args, "output", None)
         if output and output != "-":
             write_file(output, chunks)
