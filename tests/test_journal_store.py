@@ -10,11 +10,13 @@ import sqlite3
 import stat
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from journal_support import T0, ev, web_runbook, write_web_incident
 
 from warroom.journal import EventType as E
 from warroom.journal import JournalError, JournalLocked, JournalReader, JournalWriter
-from warroom.journal.chain import GENESIS, body_json
+from warroom.journal.chain import GENESIS, body_json, row_json
 from warroom.journal.events import Event
 from warroom.runbook.model import Runbook, canonical_json
 
@@ -50,6 +52,17 @@ def test_hash_body_is_canonical_json_of_the_event():
     built = body_json(7, "inc-1", T0 + 0.1, 3.25, "bøb", "note.added", "st\u2028ep",
                       canonical_json(event.data))
     assert built == canonical_json(event.body())
+
+
+@given(ts=st.floats(allow_nan=True, allow_infinity=True) | st.integers(), mono=st.floats() | st.integers(),
+       actor=st.text(), step=st.none() | st.text())
+def test_hash_body_spells_every_number_and_name_as_canonical_json(ts, mono, actor, step):
+    """body_json and row_json spell numbers without json's encoder: they must still agree with
+    it everywhere, or a row would not verify (nan and infinities included)."""
+    event = Event(3, "inc-1", ts, mono, actor, "note.added", step, {"text": actor}, "p" * 64, "h" * 64)
+    data = canonical_json(event.data)
+    assert body_json(3, "inc-1", ts, mono, actor, "note.added", step, data) == canonical_json(event.body())
+    assert row_json((3, "inc-1", ts, mono, actor, "note.added", step, data, "p" * 64, "h" * 64)) == canonical_json(event.to_dict())
 
 
 async def test_output_lands_before_the_state_event_that_follows_it(tmp_path):
