@@ -61,3 +61,32 @@ def test_a_headless_run_with_a_page_still_stops_for_a_person(tmp_path: Path) -> 
     res = cli("run", str(rb), "--headless", "--journal", str(tmp_path / "j.db"), timeout=20)
     assert res.returncode == 3, res.stderr
     assert "paged" in res.stdout
+
+
+def test_validate_refuses_a_four_eyes_gate_only_one_person_may_answer(tmp_path: Path) -> None:
+    rb = write_runbook(tmp_path, """\
+        runbook: lonely
+        roles: {carol: commander, dave: scribe}
+        steps:
+          - id: by-commander
+            approval: 'fail over?'
+            four_eyes: true
+          - id: by-name
+            approval: 'restart?'
+            four_eyes: true
+            approvers: [dave, dave]
+          - id: enough
+            approval: 'ship?'
+            four_eyes: true
+            approvers: [carol, dave]
+          - id: plain
+            approval: 'go?'
+            approvers: [dave]
+        """)
+    result = cli("validate", str(rb))
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [line.replace(str(rb), "rb.yaml") for line in (result.stdout + result.stderr).splitlines() if "four-eyes" in line]
+    assert lines == [
+        "rb.yaml:6:5: four-eyes gate 'by-commander' has one person who may answer it (carol, the only commander, as it names no approvers): if carol starts the run no one may; name two approvers",
+        "rb.yaml:10:5: four-eyes gate 'by-name' has one person who may answer it (dave, its only approver): if dave starts the run no one may; name two approvers",
+    ]

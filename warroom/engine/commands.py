@@ -12,6 +12,7 @@ from enum import Enum
 
 from warroom.journal.events import EventType, NewEvent
 from warroom.journal.state import IncidentState, RunResult, StepStatus
+from warroom.runbook.gates import possible_approvers
 from warroom.runbook.model import StepKind
 
 
@@ -145,10 +146,7 @@ def may_answer(state: IncidentState, step_id: str) -> tuple[str, ...]:
     """Who may approve or reject a step; empty means anyone (but the starter under four eyes)."""
     runbook = state.runbook
     assert runbook is not None
-    step = runbook.step(step_id)
-    if step.approvers:
-        return step.approvers
-    return tuple(person for person, role in runbook.roles.items() if role == "commander")
+    return possible_approvers(runbook, runbook.step(step_id))
 
 
 def events_for(state: IncidentState, command: OperatorCommand, ts: float, mono: float) -> list[NewEvent]:

@@ -14,12 +14,13 @@ from warroom.engine.timers import Timer, TimerKind
 from warroom.engine.waits import release_locks, set_waiting
 from warroom.journal.events import AUTO, EventType
 from warroom.journal.state import StepStatus, WaitReason
+from warroom.runbook.gates import possible_approvers
 from warroom.runbook.model import Step, StepKind
 from warroom.runbook.templates import CommandRenderError, render_command
 
 
 def approvers_of(ld: Ledger, step: Step) -> list[str]:
-    return list(step.approvers) or [p for p, r in ld.runbook.roles.items() if r == "commander"]
+    return list(possible_approvers(ld.runbook, step))
 
 
 def ask(ld: Ledger, step: Step) -> None:

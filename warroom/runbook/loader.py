@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from warroom.runbook import graph, spec
+from warroom.runbook.gates import unanswerable_gates
 from warroom.runbook.durations import parse_duration
 from warroom.runbook.errors import Location, Problem, RunbookError, VarError
 from warroom.runbook.expressions import ExpressionError, parse_expression
@@ -216,6 +217,7 @@ class _Builder:
             source=self.filename,
         )
         self.check_graph(runbook)
+        self.check_gates(runbook)
         if not self.problems:
             self.check_references(runbook)
         return runbook
@@ -453,6 +455,11 @@ class _Builder:
             first = self.step_locs[cycle[0]]
             path = " -> ".join([*cycle, cycle[0]])
             self.problem(first.loc, f"dependency cycle: {path}")
+
+    def check_gates(self, runbook: Runbook) -> None:
+        for step, message in unanswerable_gates(runbook):
+            raw = self.step_locs[step.id]
+            self.problem(raw.key_locs.get("approvers", raw.key_locs["four_eyes"]), message)
 
     # pass 4: expressions and templates ---------------------------------------------------------
     def check_references(self, runbook: Runbook) -> None:
