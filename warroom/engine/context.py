@@ -1,5 +1,6 @@
 """What expressions and templates read while a run goes on: vars, secrets, and the steps'
-status, exit code, duration, attempts and outputs, all taken from the folded state."""
+status, exit code, duration, attempts and outputs, and the phases' status, all taken from the
+folded state."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from warroom.journal.state import IncidentState
+from warroom.journal.state import IncidentState, PhaseStatus
 from warroom.runbook.expressions import ExpressionError, Path, parse_expression
 from warroom.runbook.model import Runbook
 from warroom.runbook.templates import TemplateError, parse_template
@@ -26,6 +27,8 @@ def resolver(state: IncidentState, runbook: Runbook, own: dict[str, Any] | None 
             return state.vars.get(path[1], runbook.vars.get(path[1]))
         if root == "secrets":
             return os.environ.get(path[1], "")
+        if root == "phases":
+            return state.phases.get(path[1], PhaseStatus.PENDING.value) if path[2:] == ("status",) else None
         if root != "steps" or len(path) < 3:
             return None
         if own is not None and path[1] == own_id:

@@ -169,6 +169,7 @@ class _Builder:
         steps: list[Step] = []
         self.step_locs: dict[str, LocDict] = {}
         self.id_columns: dict[int, int] = {}
+        self.phase_locs: dict[str, LocDict] = {}
         if "phases" in doc:
             seen_phases: dict[str, Location] = {}
             for i, raw in enumerate(doc["phases"]):
@@ -176,6 +177,7 @@ class _Builder:
                 if pid in seen_phases:
                     self.problem(raw.value_locs["id"], f"duplicate phase id {pid!r} (first at line {seen_phases[pid].line})")
                 seen_phases[pid] = raw.value_locs["id"]
+                self.phase_locs[pid] = raw
                 phase_policy = FailurePolicy(raw.get("on_failure", on_failure.value))
                 phase_steps = [self.step(s, pid, threads) for s in raw["steps"]]
                 steps.extend(s for s in phase_steps if s)
@@ -187,6 +189,7 @@ class _Builder:
                         quorum=self.quorum(raw, phase_policy),
                         step_ids=tuple(s.id for s in phase_steps if s),
                         title=raw.get("title", ""),
+                        when=raw.get("when"),
                     )
                 )
         else:
@@ -477,6 +480,28 @@ class _Builder:
             for key in ("undo", "notify"):
                 if key in raw:
                     self.check_templates(runbook, s, raw, key, True)
+        for phase in runbook.phases:
+            if phase.when is not None:
+                self.check_phase_when(runbook, phase, phase.when)
+
+    def check_phase_when(self, runbook: Runbook, phase: Phase, text: str) -> None:
+        """A phase's guard reads what has ended before the phase comes up: earlier phases'
+        status, their steps, vars."""
+        raw = self.phase_locs[phase.id]
+        try:
+            expression = parse_expression(text)
+        except ExpressionError as exc:
+            self.problem(self.value_location(raw, "when", exc.offset, text), f"bad expression: {exc.message}")
+            return
+        earlier = runbook.phases[: runbook.phases.index(phase)]
+        for ref in sorted(expression.references):
+            if ref[0] == "phases":
+                message = phase_reference_problem(runbook, ref, phase.id)
+            else:
+                message = self.reference_problem(runbook, ref, lambda: {sid for p in earlier for sid in p.step_ids}, f"phase {phase.id}")
+            if message:
+                offset = max(text.find(".".join(ref[:2])), 0)
+                self.problem(self.value_location(raw, "when", offset, text), message)
 
     def upstream(self, runbook: Runbook, step_id: str, itself: bool) -> set[str]:
         """Steps whose results exist when `step_id` runs (computed only for steps that refer
@@ -552,8 +577,10 @@ class _Builder:
             if len(ref) != 2 or ref[1] not in runbook.secrets:
                 return f"{dotted}: not a declared secret{did_you_mean(ref[-1], runbook.secrets)}"
             return None
+        if root == "phases":
+            return phase_reference_problem(runbook, ref, runbook.step(step_id).phase)
         if root != "steps":
-            return f"unknown name {dotted!r}: expressions read vars.<name>, steps.<id>.<field> or secrets.<NAME>"
+            return f"unknown name {dotted!r}: expressions read vars.<name>, steps.<id>.<field>, phases.<id>.status or secrets.<NAME>"
         if len(ref) < 3:
             return f"{dotted}: write steps.<id>.status|exit_code|duration|attempts|outputs.<name>"
         target, field = ref[1], ref[2]
@@ -574,3 +601,16 @@ class _Builder:
         if target not in upstream():
             return f"{dotted}: {target!r} does not run before {step_id!r}; add it to needs"
         return None
+
+
+def phase_reference_problem(runbook: Runbook, ref: tuple[str, ...], before: str | None) -> str | None:
+    """`phases.ID.status`, read only where phase ID has ended: from a later phase."""
+    dotted = ".".join(ref)
+    ids = [p.id for p in runbook.phases]
+    if len(ref) != 3 or ref[2] != "status":
+        return f"{dotted}: write phases.<id>.status"
+    if ref[1] not in ids:
+        return f"unknown phase {ref[1]!r} in {dotted}{did_you_mean(ref[1], ids)}"
+    if before is None or ids.index(ref[1]) >= ids.index(before):
+        return f"{dotted}: phase {ref[1]!r} has not ended when this is read; read it from a later phase"
+    return None
