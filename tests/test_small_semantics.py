@@ -1,0 +1,65 @@
+"""The smaller items of issue 11, each as a user meets it: `list` after a crash, `report` on a
+live incident, claims on resources the runbook never names, releasing someone else's claim,
+unset secrets, an output equal to a secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from engine_support import cli, group_alive, journal_state, start_long_run, write_runbook
+
+from warroom.journal.state import RunResult
+
+
+def test_list_after_a_crash_says_interrupted_while_a_live_run_says_running(tmp_path: Path) -> None:
+    proc, journal = start_long_run(tmp_path)
+    try:
+        live = cli("list", "--journal", str(journal))
+        assert live.stdout.splitlines()[1].split()[-1] == "running", live.stdout
+        shown = cli("report", "--json", "--journal", str(journal))
+        assert shown.returncode == 0, shown.stderr
+        report = json.loads(shown.stdout)
+        assert report["ended"] is False and report["mttr_s"] > 0
+    finally:
+        os.killpg(int((tmp_path / "pgid").read_text()), signal.SIGKILL)
+        proc.kill()
+        proc.wait(10)
+    crashed = cli("list", "--journal", str(journal))
+    assert crashed.stdout.splitlines()[1].split()[-1] == "interrupted?", crashed.stdout
+
+
+def test_list_says_a_headless_stop_for_people_is_waiting(tmp_path: Path) -> None:
+    rb = write_runbook(tmp_path, """\
+        runbook: asks
+        steps:
+          - {id: ask, manual: 'look at the graphs'}
+        """)
+    journal = str(tmp_path / "j.db")
+    assert cli("run", str(rb), "--headless", "--journal", journal).returncode == 3
+    shown = cli("list", "--journal", journal).stdout.splitlines()[1]
+    assert shown.endswith("waiting"), shown
+
+
+def test_report_on_a_live_incident_counts_the_time_so_far(tmp_path: Path) -> None:
+    rb = write_runbook(tmp_path, """\
+        runbook: asks
+        steps:
+          - {id: ask, manual: 'look at the graphs'}
+        """)
+    journal = tmp_path / "j.db"
+    assert cli("run", str(rb), "--headless", "--journal", str(journal)).returncode == 3
+    last_ts = journal_state(journal).last_ts
+    assert last_ts is not None
+    while time.time() < last_ts + 1.5:  # the incident goes on between events
+        time.sleep(0.1)
+    data = json.loads(cli("report", "--json", "--journal", str(journal)).stdout)
+    assert data["ended"] is False
+    assert data["mttr_s"] >= 1.5
+    assert next(s for s in data["steps"] if s["id"] == "ask")["wait_s"] >= 1.5
+    text = cli("report", "--journal", str(journal)).stdout
+    assert "(so far: the run has not ended)" in text
+    assert journal_state(journal).result is RunResult.WAITING
