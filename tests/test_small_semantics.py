@@ -63,3 +63,41 @@ def test_report_on_a_live_incident_counts_the_time_so_far(tmp_path: Path) -> Non
     text = cli("report", "--journal", str(journal)).stdout
     assert "(so far: the run has not ended)" in text
     assert journal_state(journal).result is RunResult.WAITING
+
+
+CLAIMS = """\
+    runbook: claims
+    steps:
+      - {id: ask, manual: 'look at the graphs'}
+      - {id: patch, run: 'true', needs: [ask], locks: [web-fleet]}
+    """
+
+
+def test_a_claim_on_a_resource_the_runbook_never_names_needs_force(tmp_path: Path) -> None:
+    rb, journal = write_runbook(tmp_path, CLAIMS), str(tmp_path / "j.db")
+    assert cli("run", str(rb), "--headless", "--journal", journal).returncode == 3
+    typo = cli("claim", "web-flet", "--as", "carol", "--journal", journal)
+    assert typo.returncode == 1
+    assert typo.stderr.strip() == ("warroom: refused: web-flet is not a resource this runbook names (its resources: "
+                                   "web-fleet); did you mean 'web-fleet'?; claim it anyway with --force")
+    assert journal_state(tmp_path / "j.db").claims == {}
+    forced = cli("claim", "change-freeze", "--force", "--as", "carol", "--reason", "no deploys", "--journal", journal)
+    assert forced.returncode == 0, forced.stderr
+    assert cli("claim", "web-fleet", "--as", "carol", "--journal", journal).returncode == 0
+    claims = journal_state(tmp_path / "j.db").claims
+    assert sorted(claims) == ["change-freeze", "web-fleet"]
+
+
+def test_releasing_someone_elses_claim_needs_a_reason(tmp_path: Path) -> None:
+    rb, journal = write_runbook(tmp_path, CLAIMS), str(tmp_path / "j.db")
+    assert cli("run", str(rb), "--headless", "--journal", journal).returncode == 3
+    assert cli("claim", "web-fleet", "--as", "carol", "--journal", journal).returncode == 0
+    bare = cli("release", "web-fleet", "--as", "dave", "--journal", journal)
+    assert bare.returncode == 1
+    assert bare.stderr.strip() == ("warroom: refused: web-fleet is claimed by carol: releasing someone else's "
+                                   "claim needs a reason (--reason TEXT)")
+    assert "web-fleet" in journal_state(tmp_path / "j.db").claims
+    why = cli("release", "web-fleet", "--as", "dave", "--reason", "carol went home", "--journal", journal)
+    assert why.returncode == 0, why.stderr
+    assert cli("claim", "web-fleet", "--as", "dave", "--journal", journal).returncode == 0
+    assert cli("release", "web-fleet", "--as", "dave", "--journal", journal).returncode == 0  # one's own

@@ -151,7 +151,8 @@ async def _operator(args: argparse.Namespace) -> int:
                         writer.stage, _no_output)
         ledger.reducer = reducer
         try:
-            decide.command(ledger, OperatorCommand(action, target, args.actor, getattr(args, "reason", "") or ""))
+            decide.command(ledger, OperatorCommand(action, target, args.actor, getattr(args, "reason", "") or "",
+                                                   force=getattr(args, "force", False)))
         except Refused as exc:
             say(f"refused: {exc}")
             return ExitCode.FAILED

@@ -13,6 +13,7 @@ from enum import Enum
 from warroom.journal.events import EventType, NewEvent
 from warroom.journal.state import IncidentState, RunResult, StepStatus
 from warroom.runbook.gates import possible_approvers
+from warroom.runbook.loader import did_you_mean
 from warroom.runbook.model import StepKind
 
 
@@ -46,6 +47,7 @@ class OperatorCommand:
     target: str  # a step id, a resource, or a note's text
     actor: str
     reason: str = ""
+    force: bool = False  # claim: a resource the runbook never names (a typo is refused without it)
 
 
 class Refused(Exception):
@@ -80,15 +82,30 @@ def check(state: IncidentState, command: OperatorCommand) -> None:
         held = state.claims.get(target)
         if held is not None:
             raise Refused(f"{target} is already claimed by {held.by} ({held.reason or 'no reason given'})")
+        _check_resource(state, command)
     elif action is Action.RELEASE:
         if target not in state.claims:
             claimed = ", ".join(state.claims) or "none"
             raise Refused(f"{target} is not claimed (claimed now: {claimed})")
+        holder = state.claims[target].by
+        if holder != command.actor and not command.reason.strip():
+            raise Refused(f"{target} is claimed by {holder}: releasing someone else's claim needs a reason (--reason TEXT)")
     elif action is Action.NOTE:
         if not target.strip():
             raise Refused("a note needs text")
     if needs_reason(state, command) and not command.reason.strip():
         raise Refused(f"{action.value} {target} overrides the plan: give a reason (--reason TEXT)")
+
+
+def _check_resource(state: IncidentState, command: OperatorCommand) -> None:
+    """A claim names a resource the runbook's steps lock: a typo would hold nothing back
+    while everyone believes it does. --force claims one it never names (a shared system)."""
+    assert state.runbook is not None
+    known = state.runbook.resources
+    if command.target in known or command.force:
+        return
+    raise Refused(f"{command.target} is not a resource this runbook names (its resources: "
+                  f"{', '.join(known) or 'none'}){did_you_mean(command.target, known)}; claim it anyway with --force")
 
 
 def _check_step(state: IncidentState, command: OperatorCommand) -> None:
@@ -157,7 +174,8 @@ def events_for(state: IncidentState, command: OperatorCommand, ts: float, mono: 
     if action is Action.REJECT:
         return [NewEvent(EventType.APPROVAL_REJECTED, actor, ts, mono, target, {"reason": reason})]
     if action is Action.CLAIM:
-        return [NewEvent(EventType.CLAIM_MADE, actor, ts, mono, None, {"resource": target, "by": actor, "reason": reason})]
+        forced = {"forced": True} if command.force and state.runbook is not None and target not in state.runbook.resources else {}
+        return [NewEvent(EventType.CLAIM_MADE, actor, ts, mono, None, {"resource": target, "by": actor, "reason": reason, **forced})]
     if action is Action.RELEASE:
         return [NewEvent(EventType.CLAIM_RELEASED, actor, ts, mono, None, {"resource": target, "reason": reason})]
     if action is Action.NOTE:

@@ -98,7 +98,7 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.APPROVAL_REJECTED: "reason; the actor is the approver",
     EventType.LOCK_ACQUIRED: "locks (list of lock names, \"name:shared\" for shared)",
     EventType.LOCK_RELEASED: "locks (list of lock names)",
-    EventType.CLAIM_MADE: "resource, reason, by (optional; defaults to the actor)",
+    EventType.CLAIM_MADE: "resource, reason, by (optional; defaults to the actor), forced (a resource the runbook never names, claimed with --force)",
     EventType.CLAIM_RELEASED: "resource, reason",
     EventType.NOTE_ADDED: "text",
     EventType.ESCALATION_RAISED: "to (person or rota), reason",

@@ -220,6 +220,11 @@ class Runbook:
     def thread(self, thread_id: str | None) -> Thread | None:
         return next((t for t in self.threads if t.id == thread_id), None)
 
+    @property
+    def resources(self) -> tuple[str, ...]:
+        """The resources its steps lock, sorted: what a person may claim."""
+        return tuple(sorted({lock.name for s in self.steps for lock in s.locks}))
+
     def phase_of(self, step_id: str) -> Phase | None:
         phase_id = self.step(step_id).phase
         return next((p for p in self.phases if p.id == phase_id), None)

@@ -31,7 +31,7 @@ def _widest(names: Iterable[str], floor: int) -> int:
 def board_columns(runbook: Runbook) -> tuple[Col, ...]:
     """resource, holder, since, why, waiters: sized for this runbook's locks and steps; a
     narrow pane drops waiters (the thread panels say what each step waits on), then why."""
-    resources = {lock.name for step in runbook.steps for lock in step.locks}
+    resources = runbook.resources
     steps = _widest(runbook.step_ids, 8)
     return (Col("resource", _widest(resources, 8)), Col("holder", steps, flex=True, least=min(steps, 12)),
             Col("since", TIME_WIDTH), Col("why", 24, flex=True, least=10, drop=1),

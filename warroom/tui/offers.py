@@ -72,14 +72,15 @@ def step_offers(state: IncidentState, step: str | None, actor: str) -> list[Offe
 
 def resources(runbook: Runbook) -> list[str]:
     """The resources a runbook's steps lock: what can be claimed (or held by a drill inject)."""
-    return sorted({lock.name for s in runbook.steps for lock in s.locks})
+    return list(runbook.resources)
 
 
 def board_offers(state: IncidentState, actor: str) -> list[Offer]:
     """Release each claim; claim each runbook resource not claimed yet; note; abort."""
     offers = [Offer(Action.RELEASE, name) for name in sorted(state.claims)]
-    if state.runbook is not None and allowed(state, Action.CLAIM, "-", actor) is None:
-        offers += [Offer(Action.CLAIM, name) for name in resources(state.runbook) if name not in state.claims]
+    if state.runbook is not None:
+        offers += [Offer(Action.CLAIM, name) for name in resources(state.runbook)
+                   if allowed(state, Action.CLAIM, name, actor) is None]
     offers.append(Offer(Action.NOTE, ""))
     if allowed(state, Action.ABORT, "", actor) is None:
         offers.append(Offer(Action.ABORT, ""))
