@@ -101,3 +101,24 @@ def test_releasing_someone_elses_claim_needs_a_reason(tmp_path: Path) -> None:
     assert why.returncode == 0, why.stderr
     assert cli("claim", "web-fleet", "--as", "dave", "--journal", journal).returncode == 0
     assert cli("release", "web-fleet", "--as", "dave", "--journal", journal).returncode == 0  # one's own
+
+
+SECRETIVE = """\
+    runbook: secretive
+    secrets: [WARROOM_TEST_TOKEN]
+    steps:
+      - {{id: touch, run: 'touch {dir}/ran'}}
+    """
+
+
+def test_an_unset_secret_stops_a_run_before_anything_starts_and_a_drill_warns(tmp_path: Path) -> None:
+    rb, journal = write_runbook(tmp_path, SECRETIVE.format(dir=tmp_path)), tmp_path / "j.db"
+    os.environ.pop("WARROOM_TEST_TOKEN", None)
+    real = cli("run", str(rb), "--headless", "--journal", str(journal))
+    assert real.returncode == 2
+    assert real.stderr.strip() == ("warroom: secrets not set in the environment: WARROOM_TEST_TOKEN: export them, "
+                                   "then run again (nothing was started)")
+    assert not journal.exists() and not (tmp_path / "ran").exists()
+    drill = cli("run", str(rb), "--headless", "--drill", "--speed", "max", "--journal", str(journal))
+    assert drill.returncode == 0, drill.stderr
+    assert "warning: secrets not set in the environment: WARROOM_TEST_TOKEN" in drill.stderr

@@ -23,7 +23,7 @@ from warroom.engine.drill import load_injects
 from warroom.engine.ledger import Ledger, RunOptions
 from warroom.engine.outcome import ExitCode, Outcome, exit_code
 from warroom.engine.session import (
-    LiveSession, NothingToResume, make_clock, opening_state, resume_options, secret_values,
+    LiveSession, NothingToResume, make_clock, opening_state, resume_options, secret_values, unset_secrets,
 )
 from warroom.journal.anchors import head_line
 from warroom.journal.errors import JournalError
@@ -32,6 +32,7 @@ from warroom.journal.state import IncidentState
 from warroom.journal.store import JournalReader, JournalWriter
 from warroom.journal.timeline import event_line
 from warroom.runbook.loader import load_runbook, parse_var_pairs
+from warroom.runbook.model import Runbook
 
 _SIGNALS = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 
@@ -48,6 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     if args.auto and not args.drill:
         say("--auto answers people's steps for them: it is for drills only (add --drill), never a real run")
+        return ExitCode.USAGE
+    if not _secrets_set(runbook, args.drill):
         return ExitCode.USAGE
     injects = tuple(load_injects(args.inject, runbook)) if args.inject else ()
     options = RunOptions(
@@ -67,9 +70,25 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.auto and not state.drill:
         say(f"--auto is for drills only: {state.incident} is a real incident")
         return ExitCode.USAGE
+    if not _secrets_set(state.runbook, state.drill):
+        return ExitCode.USAGE
     options = resume_options(state, args.actor, auto=args.auto, headless=args.headless)
     session = LiveSession(args.journal, state.runbook, options, secret_values(state.runbook), resume=state.incident)
     return _open(session, args.headless)
+
+
+def _secrets_set(runbook: Runbook, drill: bool) -> bool:
+    """A real run whose secrets are not all in the environment stops before anything starts;
+    a drill runs no command, so it only warns."""
+    missing = unset_secrets(runbook)
+    if not missing:
+        return True
+    names = ", ".join(missing)
+    if drill:
+        say(f"warning: secrets not set in the environment: {names} (a drill runs no command; a real run would refuse)")
+        return True
+    say(f"secrets not set in the environment: {names}: export them, then run again (nothing was started)")
+    return False
 
 
 def _open(session: LiveSession, headless: bool) -> int:
