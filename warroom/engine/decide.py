@@ -199,7 +199,8 @@ def timer(ld: Ledger, t: Timer) -> None:
     if kind is TimerKind.DEADLINE:
         ld.emit(
             ld.event(EventType.RUN_DEADLINE_PASSED, deadline_s=ld.runbook.deadline_s),
-            ld.event(EventType.ESCALATION_RAISED, to=ld.commander(), reason="the run's deadline has passed"),
+            ld.event(EventType.ESCALATION_RAISED, to=people.escalation_target(ld, people.waiting_gates(ld)),
+                     reason="the run's deadline has passed"),
         )
     elif kind is TimerKind.INJECT:
         inject(ld, t.payload)
