@@ -50,9 +50,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.auto and not args.drill:
         say("--auto answers people's steps for them: it is for drills only (add --drill), never a real run")
         return ExitCode.USAGE
-    if not _secrets_set(runbook, args.drill):
-        return ExitCode.USAGE
     injects = tuple(load_injects(args.inject, runbook)) if args.inject else ()
+    if not _secrets_set(runbook, args.drill):  # after every usage check: bad input is one line
+        return ExitCode.USAGE
     options = RunOptions(
         actor=args.actor, drill=args.drill, seed=args.seed, speed=speed, auto=args.auto,
         stop_when_waiting=args.headless, linger=not args.headless, injects=injects,
