@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine_support import cli, group_alive, journal_state, start_long_run, write_runbook
 
-from warroom.journal.state import RunResult
+from warroom.journal.state import RunResult, StepStatus
 
 
 def test_list_after_a_crash_says_interrupted_while_a_live_run_says_running(tmp_path: Path) -> None:
@@ -122,3 +122,35 @@ def test_an_unset_secret_stops_a_run_before_anything_starts_and_a_drill_warns(tm
     drill = cli("run", str(rb), "--headless", "--drill", "--speed", "max", "--journal", str(journal))
     assert drill.returncode == 0, drill.stderr
     assert "warning: secrets not set in the environment: WARROOM_TEST_TOKEN" in drill.stderr
+
+
+HELD = """\
+    runbook: held
+    secrets: [WARROOM_TEST_SECRET]
+    steps:
+      - {{id: make, run: 'echo v={{{{ secrets.WARROOM_TEST_SECRET }}}}', outputs: {{v: {{regex: 'v=(.*)'}}}}}}
+      - {{id: use, needs: [make], run: 'printf %s {{{{ steps.make.outputs.v }}}} > {dir}/got'}}
+      - {{id: ask, manual: 'look at the graphs'}}
+      - {{id: later, needs: [make, ask], run: 'printf %s {{{{ steps.make.outputs.v }}}} > {dir}/later'}}
+    """
+
+
+def test_an_output_equal_to_a_secret_reaches_later_steps_and_stays_redacted(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("WARROOM_TEST_SECRET", "hunter2-value")
+    rb, journal = write_runbook(tmp_path, HELD.format(dir=tmp_path)), tmp_path / "j.db"
+    first = cli("run", str(rb), "--headless", "--journal", str(journal))
+    assert first.returncode == 3, first.stderr
+    assert (tmp_path / "got").read_text() == "hunter2-value"  # the value, not ***
+    assert b"hunter2-value" not in journal.read_bytes()
+    assert journal_state(journal).steps["make"].outputs == {"v": "***"}
+    # resumed, the value is gone: the step that reads it waits for an operator, not runs with ***
+    assert cli("done", "ask", "--journal", str(journal)).returncode == 0
+    resumed = cli("resume", "--headless", "--journal", str(journal))
+    assert resumed.returncode == 3, resumed.stderr
+    later = journal_state(journal).steps["later"]
+    assert later.status is StepStatus.WAITING and later.waiting_on is not None
+    assert later.waiting_on.detail.startswith("reads steps.make.outputs.v, equal to a secret")
+    assert not (tmp_path / "later").exists()
+    done = cli("done", "later", "--reason", "copied by hand", "--journal", str(journal))
+    assert done.returncode == 0, done.stderr
+    assert cli("resume", "--headless", "--journal", str(journal)).returncode == 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from warroom.journal.events import EventType, NewEvent
-from warroom.journal.state import IncidentState, RunResult, StepStatus
+from warroom.journal.state import IncidentState, RunResult, StepStatus, WaitReason
 from warroom.runbook.gates import possible_approvers
 from warroom.runbook.loader import did_you_mean
 from warroom.runbook.model import StepKind
@@ -126,7 +126,9 @@ def _check_step(state: IncidentState, command: OperatorCommand) -> None:
             raise Refused(f"{target} was already {approval.decision} by {approval.by}")
         _check_answerer(state, command)
     elif action in (Action.DONE, Action.FAIL):
-        person_step = step.kind in _PERSON_KINDS and status is StepStatus.WAITING
+        waiting_on = state.steps[target].waiting_on
+        waits_on_person = waiting_on is not None and waiting_on.on is WaitReason.PERSON
+        person_step = status is StepStatus.WAITING and (step.kind in _PERSON_KINDS or waits_on_person)
         if not (person_step or status in (StepStatus.IN_DOUBT, StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED)):
             raise Refused(f"{target} is {status.value}; only a manual or escalation step waiting on a person, or a failed or in-doubt step, can be marked {action.value}")
         if step.kind is StepKind.APPROVAL:

@@ -171,6 +171,9 @@ def report(ld: Ledger, done: Done) -> None:
         since = s.started_at if s.started_at is not None else ld.clock.now()
         ld.emit(ld.event(EventType.STEP_SUCCEEDED, sid, attempt=attempt, exit_code=done.exit_code,
                          duration_s=ld.clock.now() - since, outputs=done.outputs))
+        redacted = {name: value for name, value in done.outputs.items() if s.outputs.get(name) != value}
+        if redacted:
+            ld.state.held_outputs[sid] = redacted  # later steps get the value; the journal keeps ***
         return
     if done.stopped is StopReason.CANCELLED:
         ld.emit(ld.event(EventType.STEP_CANCELLED, sid, reason=ld.state.rollback or "cancelled"))

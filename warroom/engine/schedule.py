@@ -11,7 +11,7 @@ from typing import Any
 
 from warroom.engine import people, policy
 from warroom.engine.waits import release_locks, set_waiting, take_locks
-from warroom.engine.context import evaluate, resolver
+from warroom.engine.context import evaluate, lost_outputs, resolver
 from warroom.engine.drill import outcome
 from warroom.engine.effects import Spawn
 from warroom.engine.ledger import UNCOUNTED, Ledger
@@ -196,6 +196,11 @@ def start_attempt(ld: Ledger, step: Step) -> None:
         ld.arm(step.wait_s or 0.0, Timer(TimerKind.WAIT, sid, token))
         return
     assert step.command is not None
+    lost = lost_outputs(ld.state, step.command)
+    if lost:
+        set_waiting(ld, s, WaitReason.PERSON, f"reads {', '.join(lost)}, equal to a secret: the journal keeps only *** "
+                    "and this run was resumed; do it by hand and mark it done (--reason), or skip it")
+        return
     refusal = ""
     try:
         rendered: RenderedCommand | None = render_command(step.command, resolver(ld.state, ld.runbook))

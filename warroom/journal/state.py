@@ -198,6 +198,10 @@ class IncidentState:
     ended_mono: float | None = None
     last_ts: float | None = None
     last_mono: float | None = None
+    held_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Outputs the journal redacted (a value equal to a secret), as captured: kept by the live
+    run in memory only, for the steps that read them; never folded from the journal, so a
+    resumed run does not have them."""
     result: RunResult = RunResult.RUNNING
     steps: dict[str, StepState] = field(default_factory=dict)
     phases: dict[str, str] = field(default_factory=dict)  # phase id -> running | result
