@@ -154,3 +154,23 @@ def test_an_output_equal_to_a_secret_reaches_later_steps_and_stays_redacted(tmp_
     done = cli("done", "later", "--reason", "copied by hand", "--journal", str(journal))
     assert done.returncode == 0, done.stderr
     assert cli("resume", "--headless", "--journal", str(journal)).returncode == 0
+
+
+def test_the_counterfactual_keeps_approvals_and_peoples_steps_where_they_are(tmp_path: Path) -> None:
+    """Issue 11, item 12: on a linear runbook a gate holds back what follows it; only run
+    steps that waited for other run steps are waits they do not need."""
+    rb, journal = write_runbook(tmp_path, """\
+        runbook: gated
+        mode: linear
+        steps:
+          - {id: look, run: 'true', drill: {duration: [1m, 1m]}}
+          - {id: gate, approval: 'go on?', drill: {duration: [5m, 5m]}}
+          - {id: fix-a, run: 'true', drill: {duration: [2m, 2m]}}
+          - {id: fix-b, run: 'true', drill: {duration: [2m, 2m]}}
+        """), tmp_path / "j.db"
+    assert cli("run", str(rb), "--headless", "--drill", "--speed", "max", "--auto", "--journal", str(journal)).returncode == 0
+    data = json.loads(cli("report", "--json", "--journal", str(journal)).stdout)
+    waited = data["review"]["could_have_run_in_parallel"]
+    assert [(w["step"], w["waited_for"]) for w in waited] == [("fix-b", ["fix-a"])]
+    assert data["parallel_s"] == 60 + 300 + 120  # look, then the gate, then both fixes at once
+    assert "people's steps and approvals kept where they are" in cli("report", "--journal", str(journal)).stdout

@@ -119,7 +119,8 @@ def render_report(data: dict[str, Any]) -> str:
         f"critical   {' -> '.join(data['critical_path']) or '-'}  "
         f"({format_duration(data['critical_path_s'])})",
         f"parallel   {format_duration(data['parallel_s'])}  (the same steps, as parallel as "
-        f"the graph allows; one after another: {format_duration(data['linear_s'])})",
+        f"the graph allows, people's steps and approvals kept where they are; one after another: "
+        f"{format_duration(data['linear_s'])})",
     ]
     if mttr and data["parallel_s"] < mttr:
         lines.append(f"           would have saved {format_duration(mttr - data['parallel_s'])}")
