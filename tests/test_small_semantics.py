@@ -151,6 +151,8 @@ def test_an_output_equal_to_a_secret_reaches_later_steps_and_stays_redacted(tmp_
     assert later.status is StepStatus.WAITING and later.waiting_on is not None
     assert later.waiting_on.detail.startswith("reads steps.make.outputs.v, equal to a secret")
     assert not (tmp_path / "later").exists()
+    hint = next(line for line in (resumed.stderr + resumed.stdout).splitlines() if "later waits for a person" in line)
+    assert "warroom done later --incident" in hint and "--reason '...'" in hint, hint
     done = cli("done", "later", "--reason", "copied by hand", "--journal", str(journal))
     assert done.returncode == 0, done.stderr
     assert cli("resume", "--headless", "--journal", str(journal)).returncode == 0

@@ -205,7 +205,8 @@ def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
                 by = f" --as {who[0]}" if who else ""
                 hints.append(f"{sid} waits for approval: warroom approve {sid} {incident}{by}  |  warroom reject {sid} {incident} --reason '...'")
             else:
-                hints.append(f"{sid} waits for a person: warroom done {sid} {incident}  |  warroom fail {sid} {incident}")
+                why = "" if step.kind in _PERSON_KINDS else " --reason '...'"  # an override of a machine step
+                hints.append(f"{sid} waits for a person: warroom done {sid} {incident}{why}  |  warroom fail {sid} {incident}{why}")
     for resource, claim in state.claims.items():
         hints.append(f"{resource} is claimed by {claim.by}: warroom release {resource} {incident} --as {claim.by}")
     if hints:
