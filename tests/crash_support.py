@@ -178,7 +178,7 @@ class Incident:
         assert runbook is not None
         ran = self.ledger_lines()
         if "change-freeze" not in state.claims and not state.claim_history:
-            self.command("claim", "change-freeze", "--as", "carol", "--reason", "no deploys today")
+            self.command("claim", "change-freeze", "--force", "--as", "carol", "--reason", "no deploys today")
         for sid, s in state.steps.items():
             if s.status is StepStatus.IN_DOUBT:
                 assert not runbook.step(sid).rerunnable, f"{sid} is safe to re-run, yet waits for a person"

@@ -29,7 +29,7 @@ RUNBOOK = """
       - {id: gate, approval: 'go on?'}
       - {id: hands, manual: 'do it by hand'}
       - {id: flaky, run: 'exit 1'}
-      - {id: after-flaky, run: 'true', needs: [flaky]}
+      - {id: after-flaky, run: 'true', needs: [flaky], locks: [db]}
       - {id: a, run: 'echo a', undo: 'true'}
 """
 FINISH = (("done", "hold"), ("approve", "gate"), ("done", "hands"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_support import cli, journal_state, write_runbook
+from engine_support import cli, journal_events, journal_state, write_runbook
 from warroom.journal.state import RunResult, StepStatus
 
 LINEAR = """
@@ -61,3 +61,61 @@ def test_a_headless_run_with_a_page_still_stops_for_a_person(tmp_path: Path) -> 
     res = cli("run", str(rb), "--headless", "--journal", str(tmp_path / "j.db"), timeout=20)
     assert res.returncode == 3, res.stderr
     assert "paged" in res.stdout
+
+
+def test_validate_refuses_a_four_eyes_gate_only_one_person_may_answer(tmp_path: Path) -> None:
+    rb = write_runbook(tmp_path, """\
+        runbook: lonely
+        roles: {carol: commander, dave: scribe}
+        steps:
+          - id: by-commander
+            approval: 'fail over?'
+            four_eyes: true
+          - id: by-name
+            approval: 'restart?'
+            four_eyes: true
+            approvers: [dave, dave]
+          - id: enough
+            approval: 'ship?'
+            four_eyes: true
+            approvers: [carol, dave]
+          - id: plain
+            approval: 'go?'
+            approvers: [dave]
+        """)
+    result = cli("validate", str(rb))
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [line.replace(str(rb), "rb.yaml") for line in (result.stdout + result.stderr).splitlines() if "four-eyes" in line]
+    assert lines == [
+        "rb.yaml:6:5: four-eyes gate 'by-commander' has one person who may answer it (carol, the only commander, as it names no approvers): if carol starts the run no one may; name two approvers",
+        "rb.yaml:10:5: four-eyes gate 'by-name' has one person who may answer it (dave, its only approver): if dave starts the run no one may; name two approvers",
+    ]
+
+
+ESCALATING = """\
+    runbook: escalating
+    deadline: 10m
+    roles: {carol: commander, dave: dba}
+    threads:
+      db: {title: Database, owner: dave}
+    steps:
+      - id: failover
+        thread: db
+        approval: 'promote the replica?'
+        four_eyes: true
+        approvers: [carol, dave]
+        timeout: 5m
+        on_timeout: escalate
+    """
+
+
+def test_escalations_go_to_someone_who_can_answer_never_only_the_shut_out_starter(tmp_path: Path) -> None:
+    """Issue 11, item 8: carol, the only commander, started the run, so four eyes shuts her
+    out of the gate; its timeout and the deadline escalate to dave, the thread's owner."""
+    rb, journal = write_runbook(tmp_path, ESCALATING), tmp_path / "j.db"
+    result = cli("run", str(rb), "--headless", "--drill", "--speed", "max", "--as", "carol", "--journal", str(journal))
+    assert result.returncode == 3, result.stderr
+    resumed = cli("resume", "--headless", "--journal", str(journal), "--as", "carol", timeout=60)
+    escalations = [(e.data["to"], e.data["reason"]) for e in journal_events(journal) if e.type == "escalation.raised"]
+    assert ("dave", "approval failover unanswered after its timeout") in escalations, (escalations, resumed.stderr)
+    assert all(to == "dave" for to, _ in escalations), escalations

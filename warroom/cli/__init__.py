@@ -227,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = command(name, help_text + " (operator command)", _engine_handler("operator"))
         p.add_argument("target", metavar="STEP" if takes_step else "RESOURCE")
         p.add_argument("--reason", default="", metavar="TEXT", help="why; journaled with your name")
+        if name == "claim":
+            p.add_argument("--force", action="store_true", help="claim a resource the runbook never names")
         _add_incident(p, positional=False)
         _add_actor(p)
         _add_journal(p)

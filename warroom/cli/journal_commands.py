@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from warroom.cli.output import say
@@ -17,8 +19,10 @@ from warroom.engine.outcome import ExitCode
 from warroom.journal.analysis import compare, render_runbook_summary, runbook_summary
 from warroom.journal.errors import JournalError
 from warroom.journal.export import FORMATS, csv_lines, iso, jsonl_lines, markdown, write_file
-from warroom.journal.report import render_report, report
+from warroom.journal.report import render_report, report, so_far
+from warroom.journal.files import writer_alive
 from warroom.journal.reader import JournalReader
+from warroom.journal.state import IncidentState, RunResult
 from warroom.journal.verify import verify_journal
 from warroom.runbook.durations import format_duration
 
@@ -48,17 +52,30 @@ def _incident(args: argparse.Namespace) -> str | None:
     return getattr(args, "incident", None)
 
 
+_SHOWN = {RunResult.INTERRUPTED.value: "interrupted?"}
+
+
+def _at_rest(state: IncidentState) -> RunResult:
+    """A run still `running` in the journal that no process writes was cut short with no
+    word (a crash, a kill -9, a lost machine): it is shown as interrupted."""
+    return RunResult.INTERRUPTED if state.result is RunResult.RUNNING else state.result
+
+
 @_guarded
 def cmd_list(args: argparse.Namespace) -> int:
-    """Incidents in the journal: id, runbook, started, duration, result."""
+    """Incidents in the journal: id, runbook, started, duration, result. A run with no end
+    that no live process is writing says `interrupted?` (a crash, a kill): resume it."""
     with JournalReader(args.journal) as reader:
         warn_if_behind(reader)
         rows: list[dict[str, Any]] = []
-        for info in reader.incidents():
+        incidents = reader.incidents()
+        live = max(incidents, key=lambda i: i.last_seq).id if incidents and writer_alive(Path(args.journal)) else None
+        for info in incidents:
             state = reader.state(info.id)
+            result = state.result if info.id == live else _at_rest(state)
             rows.append({"incident": info.id, "runbook": info.runbook,
                          "started": iso(info.started_ts), "duration_s": state.duration_s,
-                         "result": state.result.value, "events": info.events})
+                         "result": result.value, "events": info.events})
     if getattr(args, "json", False):
         print(json.dumps(rows, indent=2))
         return 0
@@ -71,7 +88,7 @@ def cmd_list(args: argparse.Namespace) -> int:
           f"{'duration':>8}  result")
     for r in rows:
         print(f"{r['incident']:<{width}}  {r['runbook']:<{rb_width}}  {r['started']:<20}  "
-              f"{format_duration(r['duration_s']):>8}  {r['result']}")
+              f"{format_duration(r['duration_s']):>8}  {_SHOWN.get(r['result'], r['result'])}")
     return 0
 
 
@@ -130,11 +147,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             data = runbook_summary(runbook_id, states)
             text = render_runbook_summary(data)
         elif compared:
-            first, second = (report(reader.state(i)) for i in compared)
+            first, second = (report(so_far(reader.state(i), time.time())) for i in compared)
             data = {"a": first, "b": second}
             text = compare(first, second)
         else:
-            data = report(reader.state(_incident(args)))
+            data = report(so_far(reader.state(_incident(args)), time.time()))
             text = render_report(data)
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2))

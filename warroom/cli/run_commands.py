@@ -24,7 +24,7 @@ from warroom.engine.ledger import Ledger, RunOptions
 from warroom.engine.outcome import ExitCode, Outcome, exit_code
 from warroom.engine.orphans import still_running
 from warroom.engine.session import (
-    LiveSession, NothingToResume, make_clock, opening_state, resume_options, secret_values,
+    LiveSession, NothingToResume, make_clock, opening_state, resume_options, secret_values, unset_secrets,
 )
 from warroom.journal.anchors import head_line
 from warroom.journal.errors import JournalError
@@ -33,6 +33,7 @@ from warroom.journal.state import IncidentState
 from warroom.journal.store import JournalReader, JournalWriter
 from warroom.journal.timeline import event_line
 from warroom.runbook.loader import load_runbook, parse_var_pairs
+from warroom.runbook.model import Runbook
 
 _SIGNALS = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 
@@ -51,6 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         say("--auto answers people's steps for them: it is for drills only (add --drill), never a real run")
         return ExitCode.USAGE
     injects = tuple(load_injects(args.inject, runbook)) if args.inject else ()
+    if not _secrets_set(runbook, args.drill):  # after every usage check: bad input is one line
+        return ExitCode.USAGE
     options = RunOptions(
         actor=args.actor, drill=args.drill, seed=args.seed, speed=speed, auto=args.auto,
         stop_when_waiting=args.headless, linger=not args.headless, injects=injects,
@@ -68,9 +71,25 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.auto and not state.drill:
         say(f"--auto is for drills only: {state.incident} is a real incident")
         return ExitCode.USAGE
+    if not _secrets_set(state.runbook, state.drill):
+        return ExitCode.USAGE
     options = resume_options(state, args.actor, auto=args.auto, headless=args.headless)
     session = LiveSession(args.journal, state.runbook, options, secret_values(state.runbook), resume=state.incident)
     return _open(session, args.headless)
+
+
+def _secrets_set(runbook: Runbook, drill: bool) -> bool:
+    """A real run whose secrets are not all in the environment stops before anything starts;
+    a drill runs no command, so it only warns."""
+    missing = unset_secrets(runbook)
+    if not missing:
+        return True
+    names = ", ".join(missing)
+    if drill:
+        say(f"warning: secrets not set in the environment: {names} (a drill runs no command; a real run would refuse)")
+        return True
+    say(f"secrets not set in the environment: {names}: export them, then run again (nothing was started)")
+    return False
 
 
 def _open(session: LiveSession, headless: bool) -> int:
@@ -157,7 +176,8 @@ async def _operator(args: argparse.Namespace) -> int:
             if action is Action.RETRY and (pids := still_running(info.id).get(target)):
                 raise Refused(f"{target} still runs from before (pid {' '.join(map(str, pids))}): "
                               "let it end or stop it, then retry; never two copies of a step")
-            decide.command(ledger, OperatorCommand(action, target, args.actor, getattr(args, "reason", "") or ""))
+            decide.command(ledger, OperatorCommand(action, target, args.actor, getattr(args, "reason", "") or "",
+                                                   force=getattr(args, "force", False)))
         except Refused as exc:
             say(f"refused: {exc}")
             return ExitCode.FAILED

@@ -30,6 +30,9 @@ class Clock:
     def advance_to(self, when: float) -> None:
         """Called when the scheduler reaches a deadline; only virtual clocks move."""
 
+    def pace(self, people: bool) -> None:
+        """Told whether the run waits only on people now; only a drill's clock changes pace."""
+
 
 @dataclass
 class RealClock(Clock):
@@ -48,28 +51,42 @@ class RealClock(Clock):
 
 @dataclass
 class VirtualClock(Clock):
-    """Virtual time for drills: `speed` virtual seconds pass per real second, also while the
-    engine waits for people, so a drill measures how long they took; None is max: time moves
-    only from deadline to deadline, and people's answers take no time."""
+    """Virtual time for drills: machine work (runs, checks, waits, retries) at `speed` virtual
+    seconds per real second, None being max (time moves from deadline to deadline). While a
+    person is awaited and nothing else can move, time runs at the wall clock's rate, whatever
+    the speed: people take the time they take, timeouts and the deadline count it, and the
+    after-action's waits on people are the time they really took."""
 
     speed: float | None = None
     start_wall: float = 0.0
     _now: float = 0.0  # virtual time at the anchor
     _anchor: float = field(default_factory=time.monotonic)  # real time of the anchor
+    _people: bool = False  # paced by people now: 1x
     virtual = True
 
+    @property
+    def rate(self) -> float | None:
+        return 1.0 if self._people else self.speed
+
     def now(self) -> float:
-        if self.speed is None:
+        rate = self.rate
+        if rate is None:
             return self._now
-        return self._now + (time.monotonic() - self._anchor) * self.speed
+        return self._now + (time.monotonic() - self._anchor) * rate
+
+    def pace(self, people: bool) -> None:
+        if people != self._people:
+            self._now, self._anchor = self.now(), time.monotonic()
+            self._people = people
 
     def wall(self) -> float:
         return self.start_wall + self.now()
 
     def real_delay(self, until: float) -> float | None:
-        if self.speed is None:
+        rate = self.rate
+        if rate is None:
             return None
-        return max(0.0, (until - self.now()) / self.speed)
+        return max(0.0, (until - self.now()) / rate)
 
     def advance_to(self, when: float) -> None:
         self._now = max(self.now(), when)

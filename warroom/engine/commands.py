@@ -12,6 +12,8 @@ from enum import Enum
 
 from warroom.journal.events import EventType, NewEvent
 from warroom.journal.state import IncidentState, StepStatus, WaitReason
+from warroom.runbook.gates import possible_approvers
+from warroom.runbook.checks import did_you_mean
 from warroom.runbook.model import StepKind
 
 
@@ -47,6 +49,7 @@ class OperatorCommand:
     target: str  # a step id, a resource, or a note's text
     actor: str
     reason: str = ""
+    force: bool = False  # claim: a resource the runbook never names (a typo is refused without it)
 
 
 class Refused(Exception):
@@ -81,15 +84,30 @@ def check(state: IncidentState, command: OperatorCommand) -> None:
         held = state.claims.get(target)
         if held is not None:
             raise Refused(f"{target} is already claimed by {held.by} ({held.reason or 'no reason given'})")
+        _check_resource(state, command)
     elif action is Action.RELEASE:
         if target not in state.claims:
             claimed = ", ".join(state.claims) or "none"
             raise Refused(f"{target} is not claimed (claimed now: {claimed})")
+        holder = state.claims[target].by
+        if holder != command.actor and not command.reason.strip():
+            raise Refused(f"{target} is claimed by {holder}: releasing someone else's claim needs a reason (--reason TEXT)")
     elif action is Action.NOTE:
         if not target.strip():
             raise Refused("a note needs text")
     if needs_reason(state, command) and not command.reason.strip():
         raise Refused(f"{action.value} {target} overrides the plan: give a reason (--reason TEXT)")
+
+
+def _check_resource(state: IncidentState, command: OperatorCommand) -> None:
+    """A claim names a resource the runbook's steps lock: a typo would hold nothing back
+    while everyone believes it does. --force claims one it never names (a shared system)."""
+    assert state.runbook is not None
+    known = state.runbook.resources
+    if command.target in known or command.force:
+        return
+    raise Refused(f"{command.target} is not a resource this runbook names (its resources: "
+                  f"{', '.join(known) or 'none'}){did_you_mean(command.target, known)}; claim it anyway with --force")
 
 
 def _check_step(state: IncidentState, command: OperatorCommand) -> None:
@@ -114,7 +132,9 @@ def _check_step(state: IncidentState, command: OperatorCommand) -> None:
     elif action in (Action.DONE, Action.FAIL):
         if status is StepStatus.IN_DOUBT and state.rollback is not None and step.undo is not None:
             raise Refused(f"a rollback is on: if {target} ran, undo it (undo {target}); if it did not, skip it")
-        person_step = step.kind in _PERSON_KINDS and status is StepStatus.WAITING
+        waiting_on = state.steps[target].waiting_on
+        waits_on_person = waiting_on is not None and waiting_on.on is WaitReason.PERSON
+        person_step = status is StepStatus.WAITING and (step.kind in _PERSON_KINDS or waits_on_person)
         if not (person_step or status in (StepStatus.IN_DOUBT, StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED)):
             raise Refused(f"{target} is {status.value}; only a manual or escalation step waiting on a person, or a failed or in-doubt step, can be marked {action.value}")
         if step.kind is StepKind.APPROVAL:
@@ -158,10 +178,7 @@ def may_answer(state: IncidentState, step_id: str) -> tuple[str, ...]:
     """Who may approve or reject a step; empty means anyone (but the starter under four eyes)."""
     runbook = state.runbook
     assert runbook is not None
-    step = runbook.step(step_id)
-    if step.approvers:
-        return step.approvers
-    return tuple(person for person, role in runbook.roles.items() if role == "commander")
+    return possible_approvers(runbook, runbook.step(step_id))
 
 
 def first_answerer(state: IncidentState, step_id: str) -> str | None:
@@ -178,7 +195,8 @@ def events_for(state: IncidentState, command: OperatorCommand, ts: float, mono: 
     if action is Action.REJECT:
         return [NewEvent(EventType.APPROVAL_REJECTED, actor, ts, mono, target, {"reason": reason})]
     if action is Action.CLAIM:
-        return [NewEvent(EventType.CLAIM_MADE, actor, ts, mono, None, {"resource": target, "by": actor, "reason": reason})]
+        forced = {"forced": True} if command.force and state.runbook is not None and target not in state.runbook.resources else {}
+        return [NewEvent(EventType.CLAIM_MADE, actor, ts, mono, None, {"resource": target, "by": actor, "reason": reason, **forced})]
     if action is Action.RELEASE:
         return [NewEvent(EventType.CLAIM_RELEASED, actor, ts, mono, None, {"resource": target, "reason": reason})]
     if action is Action.NOTE:
@@ -209,7 +227,7 @@ def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
     hints: list[str] = []
     incident = f"--incident {state.incident}{journal_flag}"
     for sid, s in state.steps.items():
-        if not awaits_person(state, sid):
+        if not (awaits_person(state, sid) or s.status is StepStatus.UNDO_FAILED):
             continue
         step = runbook.step(sid)
         if s.status is StepStatus.IN_DOUBT and state.rollback is not None and step.undo is not None:
@@ -223,7 +241,8 @@ def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
             by = f" --as {who}" if who else ""
             hints.append(f"{sid} waits for approval: warroom approve {sid} {incident}{by}  |  warroom reject {sid} {incident} --reason '...'")
         else:
-            hints.append(f"{sid} waits for a person: warroom done {sid} {incident}  |  warroom fail {sid} {incident}")
+            why = "" if step.kind in _PERSON_KINDS else " --reason '...'"  # an override of a machine step
+            hints.append(f"{sid} waits for a person: warroom done {sid} {incident}{why}  |  warroom fail {sid} {incident}{why}")
     for resource, claim in state.claims.items():
         hints.append(f"{resource} is claimed by {claim.by}: warroom release {resource} {incident} --as {claim.by}")
     if hints:

@@ -1,5 +1,6 @@
 """What expressions and templates read while a run goes on: vars, secrets, and the steps'
-status, exit code, duration, attempts and outputs, all taken from the folded state."""
+status, exit code, duration, attempts and outputs, and the phases' status, all taken from the
+folded state."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from warroom.journal.state import IncidentState
+from warroom.journal.redact import MASK
+from warroom.journal.state import IncidentState, PhaseStatus
 from warroom.runbook.expressions import ExpressionError, Path, parse_expression
 from warroom.runbook.model import Runbook
-from warroom.runbook.templates import TemplateError, parse_template
+from warroom.runbook.templates import Command, TemplateError, command_references, parse_template
 
 Resolver = Callable[[Path], Any]
 
@@ -26,6 +28,8 @@ def resolver(state: IncidentState, runbook: Runbook, own: dict[str, Any] | None 
             return state.vars.get(path[1], runbook.vars.get(path[1]))
         if root == "secrets":
             return os.environ.get(path[1], "")
+        if root == "phases":
+            return state.phases.get(path[1], PhaseStatus.PENDING.value) if path[2:] == ("status",) else None
         if root != "steps" or len(path) < 3:
             return None
         if own is not None and path[1] == own_id:
@@ -38,11 +42,27 @@ def resolver(state: IncidentState, runbook: Runbook, own: dict[str, Any] | None 
             return None
         field = path[2]
         if field == "outputs":
-            return s.outputs.get(path[3]) if len(path) > 3 else None
+            if len(path) <= 3:
+                return None
+            held = state.held_outputs.get(path[1], {})
+            return held[path[3]] if path[3] in held else s.outputs.get(path[3])
         return {"status": s.status.value, "exit_code": s.exit_code, "duration": s.duration_s,
                 "attempts": s.attempts}.get(field)
 
     return resolve
+
+
+def lost_outputs(state: IncidentState, command: Command) -> list[str]:
+    """Outputs a command reads whose value the journal redacted (it equals a secret) and this
+    process never captured (the run was resumed): running with `***` in their place would be
+    wrong, so the step waits for an operator."""
+    lost = set()
+    for ref in command_references(command):
+        if len(ref) == 4 and ref[0] == "steps" and ref[2] == "outputs":
+            s = state.steps.get(ref[1])
+            if s is not None and s.outputs.get(ref[3]) == MASK and ref[3] not in state.held_outputs.get(ref[1], {}):
+                lost.add(".".join(ref))
+    return sorted(lost)
 
 
 def evaluate(state: IncidentState, runbook: Runbook, step_id: str, text: str,

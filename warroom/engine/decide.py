@@ -190,6 +190,9 @@ def report(ld: Ledger, done: Done) -> None:
         since = s.started_at if s.started_at is not None else ld.clock.now()
         ld.emit(ld.event(EventType.STEP_SUCCEEDED, sid, attempt=attempt, exit_code=done.exit_code,
                          duration_s=ld.clock.now() - since, outputs=done.outputs))
+        redacted = {name: value for name, value in done.outputs.items() if s.outputs.get(name) != value}
+        if redacted:
+            ld.state.held_outputs[sid] = redacted  # later steps get the value; the journal keeps ***
         return
     if done.stopped is StopReason.CANCELLED:
         ld.emit(ld.event(EventType.STEP_CANCELLED, sid, reason=ld.state.rollback or "cancelled"))
@@ -218,7 +221,8 @@ def timer(ld: Ledger, t: Timer) -> None:
     if kind is TimerKind.DEADLINE:
         ld.emit(
             ld.event(EventType.RUN_DEADLINE_PASSED, deadline_s=ld.runbook.deadline_s),
-            ld.event(EventType.ESCALATION_RAISED, to=ld.commander(), reason="the run's deadline has passed"),
+            ld.event(EventType.ESCALATION_RAISED, to=people.escalation_target(ld, people.waiting_gates(ld)),
+                     reason="the run's deadline has passed"),
         )
     elif kind is TimerKind.INJECT:
         inject(ld, t.payload)

@@ -20,7 +20,7 @@ from warroom.engine.effects import Arm, Effect
 from warroom.engine.timers import Timer
 from warroom.journal.events import ENGINE, Event, EventType, NewEvent
 from warroom.journal.reducer import Reducer
-from warroom.journal.state import IncidentState, StepState, StepStatus, WaitReason
+from warroom.journal.state import IncidentState, StepStatus, WaitReason
 from warroom.runbook.model import Runbook, Step, StepKind
 
 UNCOUNTED = frozenset({StepKind.MANUAL, StepKind.ESCALATE, StepKind.APPROVAL, StepKind.DECIDE})

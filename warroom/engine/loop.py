@@ -235,6 +235,13 @@ class Engine:
             await self.commit()
 
     async def next_item(self) -> Any:
+        """The next input; what it sets off runs at the drill's speed (a person's pace ends
+        as their command arrives)."""
+        item = await self._next_item()
+        self.clock.pace(False)
+        return item
+
+    async def _next_item(self) -> Any:
         """The next report, command or due timer. Staged events are committed before any
         wait, so nothing sits unjournaled while the engine idles; a drill at --speed max
         moves from timer to timer and commits in groups."""
@@ -251,6 +258,7 @@ class Engine:
                 return None
             while timers and self.ledger.stale(timers.peek()[1]):
                 timers.pop()
+            self.clock.pace(self._people_pace())
             if not timers:
                 await self.commit()
                 return await self.queue.get()
@@ -272,6 +280,13 @@ class Engine:
             _, timer = timers.pop()
             self.clock.advance_to(due)
             return timer
+
+    def _people_pace(self) -> bool:
+        """A drill someone can answer live (not headless) waits only on people: no machine
+        work in flight or due. Its clock then runs at 1x (see VirtualClock)."""
+        if self.options.stop_when_waiting or not decide.waiting_for_people(self.ledger) or self.runner.busy():
+            return False
+        return not any(not self.ledger.stale(t) and t.kind.machine for _, t in self.timers.items())
 
     def _only_people_can_act(self) -> bool:
         if not decide.waiting_for_people(self.ledger) or self.runner.busy():

@@ -14,12 +14,13 @@ from warroom.engine.timers import Timer, TimerKind
 from warroom.engine.waits import release_locks, set_waiting
 from warroom.journal.events import AUTO, EventType
 from warroom.journal.state import StepStatus, WaitReason
+from warroom.runbook.gates import COMMANDER, possible_approvers
 from warroom.runbook.model import Step, StepKind
 from warroom.runbook.templates import CommandRenderError, render_command
 
 
 def approvers_of(ld: Ledger, step: Step) -> list[str]:
-    return list(step.approvers) or [p for p, r in ld.runbook.roles.items() if r == "commander"]
+    return list(possible_approvers(ld.runbook, step))
 
 
 def ask(ld: Ledger, step: Step) -> None:
@@ -63,8 +64,32 @@ def timed_out(ld: Ledger, step: Step) -> None:
         ld.emit(ld.event(EventType.APPROVAL_REJECTED, step.id, reason="no answer before the timeout"))
         release_locks(ld, step)
     else:
-        ld.emit(ld.event(EventType.ESCALATION_RAISED, step.id, to=ld.commander(),
+        ld.emit(ld.event(EventType.ESCALATION_RAISED, step.id, to=escalation_target(ld, [step]),
                          reason=f"approval {step.id} unanswered after its timeout"))
+
+
+def waiting_gates(ld: Ledger) -> list[Step]:
+    """Approvals waiting for an answer now."""
+    steps = ld.state.steps
+    return [ld.steps[sid] for sid in sorted(ld.people_waits, key=ld.order.__getitem__)
+            if ld.steps[sid].kind is StepKind.APPROVAL and steps[sid].status is StepStatus.WAITING]
+
+
+def escalation_target(ld: Ledger, gates: list[Step]) -> str:
+    """Who an unanswered gate or a passed deadline goes to: someone who can act on it. The
+    runbook's commanders, less the starter when a four-eyes gate among `gates` shuts them
+    out; else the owners of the gates' threads; else those who may answer the gates; the
+    starter only when no one else is named."""
+    starter = ld.state.starter
+    shut_out = {starter} if any(g.four_eyes for g in gates) else set()
+    commanders = [p for p, r in ld.runbook.roles.items() if r == COMMANDER and p not in shut_out]
+    owners = [t.owner for g in gates if (t := ld.runbook.thread(g.thread)) is not None and t.owner]
+    answerers = [p for g in gates for p in possible_approvers(ld.runbook, g)]
+    for people in (commanders, owners, answerers):
+        chosen = [p for p in dict.fromkeys(people) if p not in shut_out]
+        if chosen:
+            return ", ".join(chosen)
+    return starter
 
 
 def auto_answer(ld: Ledger, step: Step) -> None:

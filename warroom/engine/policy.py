@@ -18,7 +18,7 @@ from warroom.engine.ledger import Ledger
 from warroom.engine.timers import Timer, TimerKind
 from warroom.engine.waits import release_locks
 from warroom.journal.events import EventType
-from warroom.journal.state import RunResult, StepStatus
+from warroom.journal.state import PhaseStatus, RunResult, StepStatus
 from warroom.runbook.model import FailurePolicy, Step
 from warroom.runbook.templates import CommandRenderError, render_command
 
@@ -186,7 +186,11 @@ def finish_if_done(ld: Ledger) -> bool:
 
 
 def _all_scopes_ok(ld: Ledger) -> bool:
+    """A phased run succeeds when every phase that ran met its policy, except a `continue`
+    phase followed by one that did: the later phases say how the run ended."""
     rb = ld.runbook
     if rb.phases:
-        return all(scope_result(ld, p.step_ids, p.on_failure, p.quorum)[1] for p in rb.phases)
+        ran = [(p, scope_result(ld, p.step_ids, p.on_failure, p.quorum)[1]) for p in rb.phases
+               if ld.state.phases.get(p.id) != PhaseStatus.SKIPPED]
+        return all(ok or p.on_failure is FailurePolicy.CONTINUE for p, ok in ran) and (not ran or ran[-1][1])
     return scope_result(ld, rb.step_ids, rb.on_failure, rb.quorum)[1]

@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from warroom.engine import people, policy
-from warroom.engine.waits import release_locks, set_waiting, take_locks
-from warroom.engine.context import evaluate, resolver
+from warroom.engine.waits import set_waiting, take_locks
+from warroom.engine.context import evaluate, lost_outputs, resolver
 from warroom.engine.drill import outcome
 from warroom.engine.effects import Spawn
 from warroom.engine.ledger import UNCOUNTED, Ledger
 from warroom.engine.timers import Timer, TimerKind
 from warroom.journal.events import EventType
-from warroom.journal.state import RunResult, StepState, StepStatus, WaitReason
-from warroom.runbook.model import Phase, Step, StepKind
+from warroom.journal.state import PhaseStatus, RunResult, StepState, StepStatus, WaitReason
+from warroom.runbook.model import FailurePolicy, Phase, Step, StepKind
 from warroom.runbook.templates import CommandRenderError, RenderedCommand, render_command
 
 _BAD_NEED = frozenset({StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.BLOCKED, StepStatus.UNDONE,
@@ -36,7 +36,8 @@ def schedule(ld: Ledger) -> None:
             ld.dirty.clear()
             return
         phase, phase_failed = active_phase(ld)
-        phase_events(ld, phase)
+        if phase_events(ld, phase):
+            continue  # a phase was passed over by its guard: the next one comes up
         ld.wake_slot_waiters()
         if not ld.dirty:
             return
@@ -44,26 +45,50 @@ def schedule(ld: Ledger) -> None:
 
 
 def active_phase(ld: Ledger) -> tuple[Phase | None, bool]:
-    """The phase whose steps may start, and whether it ended without meeting its policy."""
+    """The phase whose steps may start, and whether it ended without meeting its policy. A
+    `continue` phase that ended with failures does not hold back the phases after it."""
     for phase in ld.runbook.phases:
         done, ok = policy.scope_result(ld, phase.step_ids, phase.on_failure, phase.quorum)
-        if not done or not ok:
+        if not done or not (ok or phase.on_failure is FailurePolicy.CONTINUE):
             return phase, done and not ok
     return None, False
 
 
-def phase_events(ld: Ledger, current: Phase | None) -> None:
+def phase_events(ld: Ledger, current: Phase | None) -> bool:
+    """Journals phases ending and the current one coming up; True when the current one's
+    `when` was false and it was passed over (all its steps skipped)."""
     phases = ld.state.phases
     for phase in ld.runbook.phases:
         done, ok = policy.scope_result(ld, phase.step_ids, phase.on_failure, phase.quorum)
-        if phases.get(phase.id) == "running" and done:
-            ld.emit(ld.event(EventType.PHASE_FINISHED, phase=phase.id, result="succeeded" if ok else "failed"))
+        if phases.get(phase.id) == PhaseStatus.RUNNING and done:
+            result = PhaseStatus.SUCCEEDED if ok else PhaseStatus.FAILED
+            ld.emit(ld.event(EventType.PHASE_FINISHED, phase=phase.id, result=result.value))
             ld.dirty.update(sid for p in ld.runbook.phases for sid in p.step_ids)
         if phase is current:
-            if phases.get(phase.id) != "running" and not done:
-                ld.emit(ld.event(EventType.PHASE_STARTED, phase=phase.id))
-                ld.dirty.update(phase.step_ids)
+            if phases.get(phase.id) != PhaseStatus.RUNNING and not done:
+                return _phase_comes_up(ld, phase)
             break
+    return False
+
+
+def _phase_comes_up(ld: Ledger, phase: Phase) -> bool:
+    """Starts a phase, or passes it over when its guard is false; a guard that cannot be
+    evaluated fails the phase's steps with why, and its policy judges that."""
+    verdict = True if phase.when is None else evaluate(ld.state, ld.runbook, phase.id, phase.when)
+    ld.dirty.update(sid for p in ld.runbook.phases for sid in p.step_ids)
+    if verdict is False:
+        steps = ld.state.steps
+        ld.emit(
+            *(ld.event(EventType.STEP_SKIPPED, sid, reason=f"phase {phase.id}: when: {phase.when} is false")
+              for sid in phase.step_ids if not steps[sid].status.finished),
+            ld.event(EventType.PHASE_FINISHED, phase=phase.id, result=PhaseStatus.SKIPPED.value),
+        )
+        return True
+    ld.emit(ld.event(EventType.PHASE_STARTED, phase=phase.id))
+    if isinstance(verdict, str):
+        for sid in phase.step_ids:
+            policy.fail_step(ld, ld.steps[sid], f"phase {phase.id}: {verdict}")
+    return False
 
 
 def _phase_index(ld: Ledger, phase_id: str) -> int:
@@ -171,6 +196,11 @@ def start_attempt(ld: Ledger, step: Step) -> None:
         ld.arm(step.wait_s or 0.0, Timer(TimerKind.WAIT, sid, token))
         return
     assert step.command is not None
+    lost = lost_outputs(ld.state, step.command)
+    if lost:
+        set_waiting(ld, s, WaitReason.PERSON, f"reads {', '.join(lost)}, equal to a secret: the journal keeps only *** "
+                    "and this run was resumed; do it by hand and mark it done (--reason), or skip it")
+        return
     refusal = ""
     try:
         rendered: RenderedCommand | None = render_command(step.command, resolver(ld.state, ld.runbook))
@@ -178,7 +208,7 @@ def start_attempt(ld: Ledger, step: Step) -> None:
         rendered, refusal = None, f"cannot run the command: {exc}"
     shown = rendered.shown if rendered is not None else step.command if isinstance(step.command, str) else list(step.command)
     data: dict[str, Any] = {"attempt": attempt, "command": shown}
-    if ld.options.drill and s.armed_fail:
+    if ld.options.drill and s.armed_fails:
         data["drill_fail"] = True
     if ld.options.drill and s.armed_slow:
         data["slow_s"] = s.armed_slow

@@ -40,6 +40,12 @@ def secret_values(runbook: Runbook) -> list[str]:
     return [os.environ[name] for name in runbook.secrets if os.environ.get(name)]
 
 
+def unset_secrets(runbook: Runbook) -> list[str]:
+    """Declared secrets whose environment variable is unset or empty: a step would run with
+    an empty password or key and fail part way, after earlier steps changed things."""
+    return [name for name in runbook.secrets if not os.environ.get(name)]
+
+
 def make_clock(drill: bool, speed: float | None, mono: float = 0.0, wall: float | None = None) -> Clock:
     if drill:
         clock = VirtualClock(speed=speed, start_wall=wall if wall is not None else time.time())

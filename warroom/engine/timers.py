@@ -34,6 +34,12 @@ class TimerKind(Enum):
         return self in _ENGINE_ACTS
 
     @property
+    def machine(self) -> bool:
+        """Machine work a drill simulates at its --speed; the others (an approval's timeout,
+        the deadline, injects) are moments on the clock."""
+        return self in _MACHINE
+
+    @property
     def of_attempt(self) -> bool:
         """Belongs to one attempt or wait of its step and goes stale when that ends."""
         return self in _OF_ATTEMPT
@@ -41,6 +47,8 @@ class TimerKind(Enum):
 
 _ENGINE_ACTS = frozenset({TimerKind.DONE, TimerKind.WAIT, TimerKind.RETRY, TimerKind.POLL,
                           TimerKind.INJECT, TimerKind.RELEASE, TimerKind.AUTO})
+_MACHINE = frozenset({TimerKind.DONE, TimerKind.WAIT, TimerKind.RETRY, TimerKind.POLL, TimerKind.TIMEOUT,
+                      TimerKind.UNDO, TimerKind.AUTO})
 _OF_ATTEMPT = frozenset({TimerKind.DONE, TimerKind.WAIT, TimerKind.RETRY, TimerKind.POLL,
                          TimerKind.TIMEOUT, TimerKind.APPROVAL, TimerKind.AUTO})
 

@@ -24,9 +24,27 @@ _FAILED = (StepStatus.FAILED, StepStatus.UNDO_FAILED)
 
 def relaxed(runbook: Runbook) -> Runbook:
     """The runbook with only its written needs: what "as parallel as the graph allows" means
-    for a runbook (or phase) that was run in linear mode."""
+    for a runbook (or phase) that was run in linear mode. People's steps and approvals stay
+    where they are: in a linear scope each waits for every step before it and every step after
+    it waits for it, since a gate or a person's check is there to hold back what follows."""
+    scopes = [(p.mode, p.step_ids) for p in runbook.phases] or [(runbook.mode, runbook.step_ids)]
+    extra: defaultdict[str, list[str]] = defaultdict(list)
+    for mode, ids in scopes:
+        if mode is not Mode.LINEAR:
+            continue
+        gate: str | None = None
+        for i, sid in enumerate(ids):
+            if runbook.step(sid).kind in _PEOPLE:
+                extra[sid] += ids[:i]
+                gate = sid
+            elif gate is not None:
+                extra[sid].append(gate)
+    steps = tuple(
+        dataclasses.replace(s, needs=tuple(dict.fromkeys((*s.needs, *extra[s.id])))) if extra.get(s.id) else s
+        for s in runbook.steps
+    )
     phases = tuple(dataclasses.replace(p, mode=Mode.PARALLEL) for p in runbook.phases)
-    return dataclasses.replace(runbook, mode=Mode.PARALLEL, phases=phases)
+    return dataclasses.replace(runbook, steps=steps, mode=Mode.PARALLEL, phases=phases)
 
 
 def waits(state: IncidentState) -> dict[str, float]:
@@ -44,6 +62,7 @@ def parallel_candidates(state: IncidentState, limit: int = 8) -> list[dict[str, 
     runbook = state.runbook
     assert runbook is not None
     steps = state.steps
+    kept = relaxed(runbook)
     phase_end: dict[str, float] = {}
     for phase in runbook.phases:
         ends = [end for sid in phase.step_ids if (end := steps[sid].ended_at) is not None]
@@ -54,7 +73,8 @@ def parallel_candidates(state: IncidentState, limit: int = 8) -> list[dict[str, 
         if s.first_started_at is None:
             continue
         ready = state.started_mono or 0.0
-        for need in step.needs:
+        needs = kept.step(step.id).needs  # written, and people's steps kept where they are
+        for need in needs:
             ended = steps[need].ended_at
             if ended is not None:
                 ready = max(ready, ended)
@@ -62,7 +82,7 @@ def parallel_candidates(state: IncidentState, limit: int = 8) -> list[dict[str, 
             index = next(i for i, p in enumerate(runbook.phases) if p.id == step.phase)
             if index:
                 ready = max(ready, phase_end[runbook.phases[index - 1].id])
-        implied = [n for n in runbook.needs_of(step.id) if n not in step.needs and runbook.step(n).kind is not StepKind.DECIDE]
+        implied = [n for n in runbook.needs_of(step.id) if n not in needs and runbook.step(n).kind is not StepKind.DECIDE]
         delay = s.first_started_at - ready
         if not implied or delay <= 0.001:
             continue

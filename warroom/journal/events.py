@@ -71,7 +71,7 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.RUN_DEADLINE_PASSED: "deadline_s",
     EventType.RUN_ABORTED: "reason; the actor is who aborted",
     EventType.PHASE_STARTED: "phase (phase id)",
-    EventType.PHASE_FINISHED: "phase (phase id), result",
+    EventType.PHASE_FINISHED: "phase (phase id), result (succeeded|failed|skipped: its `when` was false)",
     EventType.STEP_WAITING: "on (needs|lock|claim|person|retry), detail, holders (list)",
     EventType.STEP_STARTED: "attempt (1-based), command (rendered, redacted), pid (optional), "
     "drill_fail (bool) and slow_s (a drill attempt started under an armed inject)",
@@ -98,7 +98,7 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.APPROVAL_REJECTED: "reason; the actor is the approver",
     EventType.LOCK_ACQUIRED: "locks (list of lock names, \"name:shared\" for shared)",
     EventType.LOCK_RELEASED: "locks (list of lock names)",
-    EventType.CLAIM_MADE: "resource, reason, by (optional; defaults to the actor)",
+    EventType.CLAIM_MADE: "resource, reason, by (optional; defaults to the actor), forced (a resource the runbook never names, claimed with --force)",
     EventType.CLAIM_RELEASED: "resource, reason",
     EventType.NOTE_ADDED: "text",
     EventType.ESCALATION_RAISED: "to (person or rota), reason",

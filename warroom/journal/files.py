@@ -160,6 +160,25 @@ class WriterLock:
             self._fd = None
 
 
+def writer_alive(db: Path) -> bool:
+    """Whether a process is writing `db` now: `<db>.lock` names a live pid. Read, never
+    locked: a reader taking the lock even for an instant could make a starting run refuse.
+    A writer that ended cleanly emptied the file; one that died left a pid no longer alive."""
+    try:
+        text = Path(f"{db}.lock").read_text(errors="replace").strip()
+    except OSError:
+        return False
+    if not text.isdigit():
+        return False
+    try:
+        os.kill(int(text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True
+
+
 def reader_check(path: Path) -> os.stat_result:
     """What a reader may open: an existing regular file, not reached through a symlink."""
     try:

@@ -235,7 +235,9 @@ class Reducer:
         s.command = data.get("command", s.command)
         s.runs.append((mono, None))
         s.drill_fail, s.drill_slow = bool(data.get("drill_fail", False)), float(data.get("slow_s", 0.0))
-        s.armed_fail, s.armed_slow, s.same_attempt = False, 0.0, False
+        if s.drill_fail and s.armed_fails:
+            s.armed_fails -= 1  # this attempt took one armed fail; more wait for the next
+        s.armed_slow, s.same_attempt = 0.0, False
 
     def _step_output(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
         s = self.state.steps.get(step or "")
@@ -458,7 +460,7 @@ class Reducer:
         if step is not None and data.get("armed"):
             s = self._step(step)
             if data.get("kind") == "fail":
-                s.armed_fail = True
+                s.armed_fails += 1
             elif data.get("kind") == "slow":
                 s.armed_slow += float(data.get("slow_s", 0.0))
 

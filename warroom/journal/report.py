@@ -6,14 +6,17 @@ year later agree; the counterfactual reuses the planner's scheduler with actual 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from warroom.journal.analysis import relaxed, render_review, review
 from warroom.journal.errors import JournalError
-from warroom.journal.state import IncidentState, StepStatus
+from warroom.journal.state import IncidentState, RunResult, StepStatus
 from warroom.runbook.durations import format_duration
 from warroom.runbook.plan import critical_path, schedule
 
+_OPEN = frozenset({RunResult.RUNNING, RunResult.WAITING, RunResult.INTERRUPTED})
+"""No `run.finished` yet: the incident goes on, whether or not a process is running it."""
 _DID_NOT_RUN = (StepStatus.PENDING, StepStatus.SKIPPED, StepStatus.BLOCKED)
 
 
@@ -45,6 +48,25 @@ def idle_seconds(state: IncidentState) -> float:
     return max(0.0, total - covered)
 
 
+def so_far(state: IncidentState, now_ts: float) -> IncidentState:
+    """A real run that has not ended, as of `now_ts` (wall clock): the incident goes on
+    between events, so its time, what runs and what waits count up to now, not to the latest
+    event. A drill's clock is its own (scaled), so a drill is reported to its latest event."""
+    if state.result not in _OPEN or state.drill or state.last_ts is None or state.last_mono is None:
+        return state
+    extra = max(0.0, now_ts - state.last_ts)
+    live = copy.deepcopy(state)
+    end = state.last_mono + extra
+    live.last_ts, live.last_mono = now_ts, end
+    live.ended_ts = live.ended_mono = None  # a stop (for people, a signal) is not the incident's end
+    for s in live.steps.values():
+        if s.status is StepStatus.RUNNING and s.first_started_at is not None:
+            s.duration_s = end - s.first_started_at
+        elif s.first_started_at is None and s.waiting_since is not None:
+            s.wait_s = end - s.waiting_since
+    return live
+
+
 def report(state: IncidentState) -> dict[str, Any]:
     """The report fields DESIGN.md lists (`report --json`), plus a few for the human form."""
     if state.runbook is None:
@@ -62,6 +84,7 @@ def report(state: IncidentState) -> dict[str, Any]:
         "drill": state.drill,
         "started_ts": state.started_ts,
         "mttr_s": state.duration_s,
+        "ended": state.result not in _OPEN,
         "steps": [
             {
                 "id": s.id,
@@ -91,12 +114,13 @@ def render_report(data: dict[str, Any]) -> str:
     lines = [
         f"incident   {data['incident']}  ({data['runbook']}{', drill' if data['drill'] else ''})",
         f"result     {data['result']}",
-        f"MTTR       {format_duration(mttr)}",
+        f"MTTR       {format_duration(mttr)}{'' if data['ended'] else '  (so far: the run has not ended)'}",
         f"idle       {format_duration(data['idle_s'])}  (no step running)",
         f"critical   {' -> '.join(data['critical_path']) or '-'}  "
         f"({format_duration(data['critical_path_s'])})",
         f"parallel   {format_duration(data['parallel_s'])}  (the same steps, as parallel as "
-        f"the graph allows; one after another: {format_duration(data['linear_s'])})",
+        f"the graph allows, people's steps and approvals kept where they are; one after another: "
+        f"{format_duration(data['linear_s'])})",
     ]
     if mttr and data["parallel_s"] < mttr:
         lines.append(f"           would have saved {format_duration(mttr - data['parallel_s'])}")

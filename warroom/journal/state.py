@@ -67,6 +67,16 @@ class WaitReason(StrEnum):
     SLOT = "slot"  # one of max_parallel's slots
 
 
+class PhaseStatus(StrEnum):
+    """A phase's state as `phases.ID.status` reads it (a phase not yet started is pending)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # its `when` was false as it came up
+
+
 @dataclass(frozen=True)
 class WaitingOn:
     """What a waiting step waits for: needs, a lock, a claim, a person, or a retry delay."""
@@ -98,7 +108,7 @@ class StepState:
     command: str | list[str] | None = None
     runs: list[tuple[float, float | None]] = field(default_factory=list)  # (start, end) per attempt
     undoing: bool = False
-    armed_fail: bool = False  # a drill inject fails the next attempt
+    armed_fails: int = 0  # drill injects that fail the next attempts, one each
     armed_slow: float = 0.0  # a drill inject slows the next attempt by this much
     drill_fail: bool = False  # the current attempt was started failing (an armed inject)
     drill_slow: float = 0.0  # the current attempt was started slowed by this much
@@ -194,6 +204,10 @@ class IncidentState:
     ended_mono: float | None = None
     last_ts: float | None = None
     last_mono: float | None = None
+    held_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Outputs the journal redacted (a value equal to a secret), as captured: kept by the live
+    run in memory only, for the steps that read them; never folded from the journal, so a
+    resumed run does not have them."""
     result: RunResult = RunResult.RUNNING
     steps: dict[str, StepState] = field(default_factory=dict)
     phases: dict[str, str] = field(default_factory=dict)  # phase id -> running | result

@@ -20,6 +20,7 @@ from typing import Any
 from warroom.runbook import graph, spec
 from warroom.runbook.errors import Location, Problem
 from warroom.runbook.expressions import ExpressionError, parse_expression
+from warroom.runbook.gates import unanswerable_gates
 from warroom.runbook.model import Phase, Runbook, Step, StepKind
 from warroom.runbook.templates import TemplateError, command_problems, parse_template
 from warroom.runbook.yaml_source import LocDict, LocList
@@ -56,6 +57,7 @@ class Checker:
         self.problems = list(problems)
         self.step_locs: dict[str, LocDict] = {}
         self.id_columns: dict[int, int] = {}
+        self.phase_locs: dict[str, LocDict] = {}
 
     def problem(self, where: Location, message: str) -> None:
         self.problems.append(Problem(where, message))
@@ -139,6 +141,11 @@ class Checker:
             path = " -> ".join([*cycle, cycle[0]])
             self.problem(first.loc, f"dependency cycle: {path}")
 
+    def check_gates(self, runbook: Runbook) -> None:
+        for step, message in unanswerable_gates(runbook):
+            raw = self.step_locs[step.id]
+            self.problem(raw.key_locs.get("approvers", raw.key_locs["four_eyes"]), message)
+
     # pass 4: expressions and templates ---------------------------------------------------------
     def check_references(self, runbook: Runbook) -> None:
         for s in runbook.steps:
@@ -155,6 +162,28 @@ class Checker:
             for key in ("undo", "notify"):
                 if key in raw:
                     self.check_templates(runbook, s, raw, key, True)
+        for phase in runbook.phases:
+            if phase.when is not None:
+                self.check_phase_when(runbook, phase, phase.when)
+
+    def check_phase_when(self, runbook: Runbook, phase: Phase, text: str) -> None:
+        """A phase's guard reads what has ended before the phase comes up: earlier phases'
+        status, their steps, vars."""
+        raw = self.phase_locs[phase.id]
+        try:
+            expression = parse_expression(text)
+        except ExpressionError as exc:
+            self.problem(self.value_location(raw, "when", exc.offset, text), f"bad expression: {exc.message}")
+            return
+        earlier = runbook.phases[: runbook.phases.index(phase)]
+        for ref in sorted(expression.references):
+            if ref[0] == "phases":
+                message = phase_reference_problem(runbook, ref, phase.id)
+            else:
+                message = self.reference_problem(runbook, ref, lambda: {sid for p in earlier for sid in p.step_ids}, f"phase {phase.id}")
+            if message:
+                offset = max(text.find(".".join(ref[:2])), 0)
+                self.problem(self.value_location(raw, "when", offset, text), message)
 
     def upstream(self, runbook: Runbook, step_id: str, itself: bool) -> set[str]:
         """Steps whose results exist when `step_id` runs (computed only for steps that refer
@@ -230,8 +259,10 @@ class Checker:
             if len(ref) != 2 or ref[1] not in runbook.secrets:
                 return f"{dotted}: not a declared secret{did_you_mean(ref[-1], runbook.secrets)}"
             return None
+        if root == "phases":
+            return phase_reference_problem(runbook, ref, runbook.step(step_id).phase)
         if root != "steps":
-            return f"unknown name {dotted!r}: expressions read vars.<name>, steps.<id>.<field> or secrets.<NAME>"
+            return f"unknown name {dotted!r}: expressions read vars.<name>, steps.<id>.<field>, phases.<id>.status or secrets.<NAME>"
         if len(ref) < 3:
             return f"{dotted}: write steps.<id>.status|exit_code|duration|attempts|outputs.<name>"
         target, field = ref[1], ref[2]
@@ -252,3 +283,16 @@ class Checker:
         if target not in upstream():
             return f"{dotted}: {target!r} does not run before {step_id!r}; add it to needs"
         return None
+
+
+def phase_reference_problem(runbook: Runbook, ref: tuple[str, ...], before: str | None) -> str | None:
+    """`phases.ID.status`, read only where phase ID has ended: from a later phase."""
+    dotted = ".".join(ref)
+    ids = [p.id for p in runbook.phases]
+    if len(ref) != 3 or ref[2] != "status":
+        return f"{dotted}: write phases.<id>.status"
+    if ref[1] not in ids:
+        return f"unknown phase {ref[1]!r} in {dotted}{did_you_mean(ref[1], ids)}"
+    if before is None or ids.index(ref[1]) >= ids.index(before):
+        return f"{dotted}: phase {ref[1]!r} has not ended when this is read; read it from a later phase"
+    return None

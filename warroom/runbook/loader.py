@@ -113,6 +113,7 @@ class _Builder(Checker):
                 if pid in seen_phases:
                     self.problem(raw.value_locs["id"], f"duplicate phase id {pid!r} (first at line {seen_phases[pid].line})")
                 seen_phases[pid] = raw.value_locs["id"]
+                self.phase_locs[pid] = raw
                 phase_policy = FailurePolicy(raw.get("on_failure", on_failure.value))
                 phase_steps = [self.step(s, pid, threads) for s in raw["steps"]]
                 steps.extend(s for s in phase_steps if s)
@@ -124,6 +125,7 @@ class _Builder(Checker):
                         quorum=self.quorum(raw, phase_policy),
                         step_ids=tuple(s.id for s in phase_steps if s),
                         title=raw.get("title", ""),
+                        when=raw.get("when"),
                     )
                 )
         else:
@@ -154,6 +156,7 @@ class _Builder(Checker):
             source=self.filename,
         )
         self.check_graph(runbook)
+        self.check_gates(runbook)
         if not self.problems:
             self.check_references(runbook)
         return runbook

@@ -182,6 +182,7 @@ class Phase:
     quorum: Quorum | None
     step_ids: tuple[str, ...]
     title: str = ""
+    when: str | None = None  # a guard read as the phase comes up: false skips all its steps
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,11 @@ class Runbook:
 
     def thread(self, thread_id: str | None) -> Thread | None:
         return next((t for t in self.threads if t.id == thread_id), None)
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        """The resources its steps lock, sorted: what a person may claim."""
+        return tuple(sorted({lock.name for s in self.steps for lock in s.locks}))
 
     def phase_of(self, step_id: str) -> Phase | None:
         phase_id = self.step(step_id).phase
@@ -268,6 +274,9 @@ class Runbook:
         del data["source"]
         for step in data["steps"]:
             del step["line"]
+        for phase in data["phases"]:
+            if phase["when"] is None:
+                del phase["when"]  # runbooks without phase guards keep the digest they had
         return data
 
     @classmethod
@@ -377,6 +386,7 @@ def _runbook_from_dict(d: dict[str, Any]) -> Runbook:
                 quorum=_quorum(p.get("quorum")),
                 step_ids=tuple(p["step_ids"]),
                 title=p.get("title", ""),
+                when=p.get("when"),
             )
             for p in d.get("phases", ())
         ),

@@ -362,6 +362,7 @@ PHASE = Obj(
         "mode": (Choice(MODES), "linear or parallel (default parallel)"),
         "on_failure": (Choice(POLICIES), "failure policy for this phase"),
         "quorum": (QuorumType(), "with on_failure: quorum, a count or a percentage"),
+        "when": (Str(what="an expression"), "guard read as the phase comes up (phases.ID.status of an earlier phase); false skips its steps"),
         "steps": (ListOf(STEP, "a list of steps"), "the steps of this phase"),
     },
     required=("id", "steps"),

@@ -14,7 +14,6 @@ from warroom.journal.state import IncidentState, StepState, StepStatus
 from warroom.runbook.model import Runbook
 from warroom.tui.diff_table import Col, Row
 from warroom.tui.glyphs import charset, clock
-from warroom.tui.offers import resources
 from warroom.journal.text import visible
 
 WAITS_ON_WIDTH = 60
@@ -32,8 +31,9 @@ def _widest(names: Iterable[str], floor: int) -> int:
 def board_columns(runbook: Runbook) -> tuple[Col, ...]:
     """resource, holder, since, why, waiters: sized for this runbook's locks and steps; a
     narrow pane drops waiters (the thread panels say what each step waits on), then why."""
+    resources = runbook.resources
     steps = _widest(runbook.step_ids, 8)
-    return (Col("resource", _widest(resources(runbook), 8)), Col("holder", steps, flex=True, least=min(steps, 12)),
+    return (Col("resource", _widest(resources, 8)), Col("holder", steps, flex=True, least=min(steps, 12)),
             Col("since", TIME_WIDTH), Col("why", 24, flex=True, least=10, drop=1),
             Col("waiters", steps, flex=True, least=8, drop=2))
 

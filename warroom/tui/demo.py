@@ -41,6 +41,9 @@ class HaltingClock(VirtualClock):
     def real_delay(self, until: float) -> float | None:
         return None if until <= self.halt_at else HALTED_S
 
+    def pace(self, people: bool) -> None:
+        """Pictures are deterministic: no 1x while people are awaited (a real drill's is)."""
+
 
 class SettlingEngine(Engine):
     """An Engine that signals `settled` whenever it is about to wait with nothing to do."""

@@ -15,7 +15,6 @@ from warroom.engine.drill import Inject, InjectKind
 from warroom.journal.text import visible
 from warroom.runbook.durations import DurationError, parse_duration
 from warroom.tui.console_view import ConsoleView
-from warroom.tui.offers import resources
 from warroom.tui.screens import ActionMenu, AskScreen, Field
 
 INJECT_CHOICES: list[tuple[InjectKind | str, str]] = [
@@ -48,7 +47,7 @@ class DrillInjects(ConsoleView):
             return AskScreen("Slow a step's next attempt", [], [step, by], "Inject slowdown", check=self.inject_problem)
         if kind is InjectKind.CLAIM:
             locks = [lk.name for lk in self.runbook.step(selected).locks] if selected else []
-            body = [Text(f"Resources in this runbook: {visible(', '.join(resources(self.runbook)) or 'none')}")]
+            body = [Text(f"Resources in this runbook: {visible(', '.join(self.runbook.resources) or 'none')}")]
             fields = [Field("resource", "Resource", value=locks[0] if locks else "", required=True),
                       Field("by", "Held by", value="drill", required=True, placeholder="who holds it in the story"),
                       Field("amount", "For", placeholder="e.g. 10m (empty: until released)")]
@@ -58,7 +57,7 @@ class DrillInjects(ConsoleView):
     def inject_problem(self, values: dict[str, str]) -> str | None:
         if "step" in values and values["step"] not in self.session.state.steps:
             return f"no step {values['step']!r} in this runbook"
-        if "resource" in values and values["resource"] not in resources(self.runbook):
+        if "resource" in values and values["resource"] not in self.runbook.resources:
             return f"no step of this runbook locks {values['resource']!r}"
         if values.get("amount"):
             try:

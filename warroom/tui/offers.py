@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from warroom.engine.commands import Action, OperatorCommand, Refused, answer_refusal, check, first_answerer
 from warroom.journal.state import IncidentState
-from warroom.runbook.model import Runbook
 
 LABELS: dict[Action, str] = {
     Action.APPROVE: "Approve", Action.REJECT: "Reject", Action.DONE: "Mark done",
@@ -67,16 +66,12 @@ def step_offers(state: IncidentState, step: str | None, actor: str) -> list[Offe
     return offers
 
 
-def resources(runbook: Runbook) -> list[str]:
-    """The resources a runbook's steps lock: what can be claimed (or held by a drill inject)."""
-    return sorted({lock.name for s in runbook.steps for lock in s.locks})
-
-
 def board_offers(state: IncidentState, actor: str) -> list[Offer]:
     """Release each claim; claim each runbook resource not claimed yet; note; abort."""
     offers = [Offer(Action.RELEASE, name) for name in sorted(state.claims)]
-    if state.runbook is not None and allowed(state, Action.CLAIM, "-", actor) is None:
-        offers += [Offer(Action.CLAIM, name) for name in resources(state.runbook) if name not in state.claims]
+    if state.runbook is not None:
+        offers += [Offer(Action.CLAIM, name) for name in state.runbook.resources
+                   if allowed(state, Action.CLAIM, name, actor) is None]
     offers.append(Offer(Action.NOTE, ""))
     if allowed(state, Action.ABORT, "", actor) is None:
         offers.append(Offer(Action.ABORT, ""))
