@@ -96,3 +96,27 @@ def test_sigterm_leaves_the_console_cleanly_and_the_run_is_resumable(tmux: Tmux,
     resumed = subprocess.run([*warroom, "resume", "--headless", "--auto", "--journal", str(journal)],
                              capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_console_whose_terminal_goes_away_journals_the_interrupt_and_is_gone(tmux: Tmux, tmp_path: Path,
+                                                                                attempt: int) -> None:
+    """The tmux server killed under a live console (as when an SSH session drops): SIGHUP,
+    then EIO on the tty. The interrupt is journaled and the process is gone within 2 s."""
+    journal = tmp_path / "drill.db"
+    command = (f"cd {shlex.quote(str(ROOT))} && exec {shlex.quote(sys.executable)} -m warroom run "
+               f"runbooks/web-outage.yaml --drill --speed 1 --as alice --journal {shlex.quote(str(journal))}")
+    tmux("new-session", "-d", "-s", "drill", "-x", "80", "-y", "24", command)
+    tmux.wait_for("RUNNING")
+    pid = int(tmux("display-message", "-p", "-t", "drill", "#{pane_pid}").strip())  # exec: the pane is warroom
+    subprocess.run(["tmux", "-L", tmux.server, "kill-server"], capture_output=True)
+    deadline = time.monotonic() + 2.0
+    while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] not in "ZX":
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            pytest.fail("the console outlived its terminal by 2 s")
+        time.sleep(0.05)
+    from warroom.journal.store import JournalReader
+
+    with JournalReader(journal) as reader:
+        assert reader.state(None).result.value == "interrupted"

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
+from textual.driver import Driver
 from textual.widget import Widget
 from textual.widgets import DataTable, Input
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
@@ -40,6 +41,7 @@ from warroom.tui.replay_controls import ReplayControls
 from warroom.tui.screens import AskScreen, HelpScreen, ReportScreen
 from warroom.tui.scrubber import Scrubber
 from warroom.tui.session import ConsoleSession, ReplaySession
+from warroom.tui.terminal import surviving
 
 class WarroomApp(CommandFlow, DrillInjects, ReplayControls):
     CSS_PATH = "warroom.tcss"
@@ -104,6 +106,9 @@ class WarroomApp(CommandFlow, DrillInjects, ReplayControls):
         self.set_interval(self.refresh_s, self.tick)
         self.driving = self.run_worker(self.drive(), group="engine", exit_on_error=False)
         self.redraw()
+
+    def get_driver_class(self) -> type[Driver]:
+        return surviving(super().get_driver_class())
 
     async def on_unmount(self) -> None:
         """The app is gone only once the session is closed: an open journal keeps a thread
