@@ -108,3 +108,13 @@ def test_a_phase_guard_reads_only_phases_that_have_ended(tmp_path: Path, when: s
         load_runbook(path)
     assert [str(p).split(": ", 1)[1] for p in info.value.problems] == [message]
     assert str(info.value.problems[0]).startswith(f"{path}:5:")
+
+
+@pytest.mark.parametrize("deadline, result", [("", RunResult.SUCCEEDED), ("deadline: 30s", RunResult.FAILED)])
+async def test_after_a_continue_phase_failed_the_later_phases_or_the_deadline_say_how_it_ends(
+        tmp_path: Path, deadline: str, result: RunResult) -> None:
+    text = GUARDED.format(fail=1).replace("runbook: guarded\n", f"runbook: guarded\n{deadline}\n")
+    run = await drive(tmp_path / "j.db", runbook(tmp_path, text), drill=True, auto=True)
+    assert run.state.phases == {"triage": "failed", "remediate": "skipped", "escalate": "succeeded"}
+    assert run.state.deadline_passed is bool(deadline)
+    assert run.state.result is result

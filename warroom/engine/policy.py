@@ -187,10 +187,13 @@ def finish_if_done(ld: Ledger) -> bool:
 
 def _all_scopes_ok(ld: Ledger) -> bool:
     """A phased run succeeds when every phase that ran met its policy, except a `continue`
-    phase followed by one that did: the later phases say how the run ended."""
+    phase followed by one that did: the later phases say how the run ended, unless the
+    deadline passed meanwhile (then the failures it went on past count)."""
     rb = ld.runbook
     if rb.phases:
         ran = [(p, scope_result(ld, p.step_ids, p.on_failure, p.quorum)[1]) for p in rb.phases
                if ld.state.phases.get(p.id) != PhaseStatus.SKIPPED]
-        return all(ok or p.on_failure is FailurePolicy.CONTINUE for p, ok in ran) and (not ran or ran[-1][1])
+        if not all(ok or p.on_failure is FailurePolicy.CONTINUE for p, ok in ran) or (ran and not ran[-1][1]):
+            return False
+        return not (ld.state.deadline_passed and not all(ok for _, ok in ran))
     return scope_result(ld, rb.step_ids, rb.on_failure, rb.quorum)[1]
