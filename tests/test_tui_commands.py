@@ -172,6 +172,8 @@ async def test_quit_interrupts_cleanly_and_resume_carries_on(tmp_path: Path) -> 
         await start(app, pilot)
         await pilot.press("q")
         assert isinstance(app.screen, AskScreen)
+        hint = " ".join(str(line) for line in app.screen.body)
+        assert f"--journal {tmp_path / 'journal.db'}" in hint  # not the default journal: the hint names it
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()

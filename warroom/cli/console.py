@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from warroom.cli.output import say
-from warroom.cli.run_commands import journal_flag
 from warroom.engine.clock import parse_speed
+from warroom.engine.commands import journal_flag
 from warroom.engine.outcome import ExitCode
 from warroom.engine.session import LiveSession, NothingToResume
 from warroom.journal.anchors import head_line

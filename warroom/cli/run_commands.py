@@ -18,7 +18,7 @@ from warroom.cli.headless import HeadlessPrinter
 from warroom.cli.output import say
 from warroom.engine import decide
 from warroom.engine.clock import parse_speed
-from warroom.engine.commands import Action, OperatorCommand, Refused, continue_hint
+from warroom.engine.commands import Action, OperatorCommand, Refused, continue_hint, journal_flag
 from warroom.engine.drill import load_injects
 from warroom.engine.ledger import Ledger, RunOptions
 from warroom.engine.outcome import ExitCode, Outcome, exit_code
@@ -125,12 +125,6 @@ async def _headless(session: LiveSession) -> int:
     say(head_line(state.incident, session.head))
     report_end(outcome, state, session.journal)
     return exit_code(outcome, state.result, received[0] if received else None)
-
-
-def journal_flag(journal: str) -> str:
-    """The `--journal PATH` a continue hint needs, unless it is the default one."""
-    default = os.environ.get("WARROOM_JOURNAL", "warroom.db")
-    return "" if os.path.abspath(journal) == os.path.abspath(default) else f" --journal {journal}"
 
 
 def report_end(outcome: Outcome, state: IncidentState, journal: str) -> None:

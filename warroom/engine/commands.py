@@ -7,6 +7,8 @@ for the same reason.
 
 from __future__ import annotations
 
+import os
+import shlex
 from dataclasses import dataclass
 from enum import Enum
 
@@ -216,6 +218,12 @@ def awaits_person(state: IncidentState, step_id: str) -> bool:
     if s.status is StepStatus.IN_DOUBT:
         return True
     return s.status is StepStatus.WAITING and s.waiting_on is not None and s.waiting_on.on is WaitReason.PERSON
+
+
+def journal_flag(journal: str) -> str:
+    """The `--journal PATH` a hint must carry (shell-quoted), unless it is the default one."""
+    default = os.environ.get("WARROOM_JOURNAL", "warroom.db")
+    return "" if os.path.abspath(journal) == os.path.abspath(default) else f" --journal {shlex.quote(journal)}"
 
 
 def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:

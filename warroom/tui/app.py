@@ -21,7 +21,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from warroom.engine.commands import STEP_ACTIONS, Action
+from warroom.engine.commands import STEP_ACTIONS, Action, journal_flag
 from warroom.engine.outcome import ExitCode, Outcome, exit_code
 from warroom.journal.errors import JournalError
 from warroom.journal.report import render_report, report
@@ -276,7 +276,7 @@ class WarroomApp(CommandFlow, DrillInjects, ReplayControls):
             return
         body = [Text(f"{self.incident or 'The incident'} is still running. Leaving interrupts it cleanly "
                      "(journaled as run.interrupted); steps still running are in doubt until resumed."),
-                Text(f"Carry on later with: warroom resume {self.incident}", style="bold")]
+                Text(f"Carry on later with: warroom resume {self.incident}{journal_flag(self.session.journal)}", style="bold")]
 
         def answered(values: dict[str, str] | None) -> None:
             if values is not None:
