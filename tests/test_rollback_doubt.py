@@ -29,21 +29,25 @@ RUNBOOK = """\
 """
 
 
-def killed_mid_patch(tmp_path: Path) -> Path:
-    """A headless run SIGKILLed while `patch` runs, its orphan ended too (a power cut): the
-    journal says patch started and has no result."""
-    rb = write_runbook(tmp_path, RUNBOOK.format(dir=tmp_path))
+def killed_once(tmp_path: Path, rb: Path, pid_file: Path) -> Path:
+    """A headless run of `rb` SIGKILLed once `pid_file` is written, its orphans ended too (a
+    power cut); from then on `resumed` exists, for the commands that read it."""
     journal = tmp_path / "j.db"
     proc = subprocess.Popen([sys.executable, "-m", "warroom", "run", str(rb), "--headless", "--journal", str(journal)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
-    pid_file = tmp_path / "patch.pid"
-    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", "patch to start")
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", f"{pid_file.name} to be written")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     power_cut(journal)
-    (tmp_path / "resumed").touch()  # from now on probe fails: the rollback starts at resume
+    (tmp_path / "resumed").touch()
     return journal
+
+
+def killed_mid_patch(tmp_path: Path) -> Path:
+    """Killed while `patch` runs: the journal says patch started and has no result; at resume
+    probe fails, so the rollback starts then."""
+    return killed_once(tmp_path, write_runbook(tmp_path, RUNBOOK.format(dir=tmp_path)), tmp_path / "patch.pid")
 
 
 def power_cut(journal: Path) -> None:
@@ -100,16 +104,7 @@ def test_an_undo_cut_short_can_be_run_again_or_marked_done(tmp_path: Path) -> No
             needs: [patch]
             run: exit 1
         """)
-    journal = tmp_path / "j.db"
-    proc = subprocess.Popen([sys.executable, "-m", "warroom", "run", str(rb), "--headless", "--journal", str(journal)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    pid_file = tmp_path / "undo.pid"
-    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", "the undo to start")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
-    power_cut(journal)
-    (tmp_path / "resumed").touch()
+    journal = killed_once(tmp_path, rb, tmp_path / "undo.pid")
     code, said, state = resume(journal)
     assert state.steps["patch"].status is StepStatus.UNDO_FAILED and state.result is RunResult.FAILED
     assert "warroom undo patch" in said, said
