@@ -21,7 +21,7 @@ from enum import Enum
 from json.encoder import encode_basestring
 from typing import Any
 
-from warroom.runbook.model import canonical_json
+from warroom.runbook.model import canonical_json, text_digest
 
 GENESIS = "0" * 64
 KEY_ENV = "WARROOM_JOURNAL_KEY"
@@ -51,6 +51,13 @@ def _number(value: float) -> str:
 
 encode_data = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 """canonical_json with its encoder built once: the write path serializes every event."""
+
+
+def encode_with(data: dict[str, Any], encoded: dict[str, str]) -> str:
+    """encode_data of `data` joined with members whose values are canonical JSON text
+    already (the embedded runbook, encoded once for its digest and its row)."""
+    members = {key: encode_data(value) for key, value in data.items()} | encoded
+    return "{" + ",".join(f"{_string(key)}:{members[key]}" for key in sorted(members)) + "}"
 
 
 def journal_key() -> bytes | None:
@@ -241,5 +248,5 @@ def _first_row_problem(seq: int, ts: float, type_: str, data: str,
             return f"the index names runbook {index.runbook!r}, run.started embeds {runbook_id!r}"
     if payload.get("runbook_redacted"):
         return ""
-    actual = hashlib.sha256(canonical_json(runbook).encode()).hexdigest()
+    actual = text_digest(canonical_json(runbook))
     return "" if actual == digest else "embedded runbook does not match its sha256"

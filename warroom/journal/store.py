@@ -25,7 +25,7 @@ import aiosqlite
 
 from warroom.journal.anchors import HEAD_EVERY_S, Head, forget_heads, write_heads
 from warroom.journal.chain import (
-    GENESIS, body_json, chain_fields, chain_key, encode_data, journal_key, row_hash,
+    GENESIS, body_json, chain_fields, chain_key, encode_data, encode_with, journal_key, row_hash,
 )
 from warroom.journal.errors import JournalError, JournalWriteError
 from warroom.journal.events import ENGINE, Event, EventType, NewEvent
@@ -34,7 +34,7 @@ from warroom.journal.output import LINE_LIMIT, OutputStream, output_rows
 from warroom.journal.reader import COLUMNS, JournalReader, check_file
 from warroom.journal.redact import Redactor
 from warroom.journal.schema import damaged, prepare
-from warroom.runbook.model import Runbook, runbook_digest
+from warroom.runbook.model import Runbook, text_digest
 
 __all__ = ["JournalReader", "JournalWriter", "incident_id"]
 """JournalReader lives in reader.py; it is named here too because callers import it beside
@@ -160,16 +160,21 @@ class JournalWriter:
             taken = {row[0] async for row in cur} | set(self._heads)
         new_id = incident_id(runbook.id, ts, taken)
         embedded = runbook.to_dict()
+        runbook_text = encode_data(embedded)
         key = journal_key()
-        payload = {**(data or {}), "runbook": embedded, "runbook_sha256": runbook_digest(embedded),
-                   **chain_fields(key)}
-        if self._redactor.redact_value(embedded) != embedded:
-            payload["runbook_redacted"] = True
+        others = {**(data or {}), "runbook_sha256": text_digest(runbook_text), **chain_fields(key)}
+        shown = self._redactor.redact_value(embedded)
+        if shown != embedded:
+            others["runbook_redacted"] = True
+            runbook_text = encode_data(shown)
+        others = self._redactor.redact_value(others)
         self._heads[new_id] = GENESIS
         self._keys[new_id] = key
         self.incident = new_id
         self._new_incidents.append((new_id, runbook.id, float(ts), self._next_seq))
-        (self.first_event,) = await self.append([NewEvent(EventType.RUN_STARTED, actor, ts, mono, None, payload)])
+        self.first_event = self._stage_one(self._current(), EventType.RUN_STARTED.value, actor, ts, mono, None,
+                                           {"runbook": shown, **others}, encode_with(others, {"runbook": runbook_text}))
+        await self._commit_soon()
         return new_id
 
     async def resume_incident(self, incident: str) -> None:
@@ -241,12 +246,16 @@ class JournalWriter:
         for ev in events:
             data = redact(ev.data) if redact else ev.data
             type_ = ev.type.value if isinstance(ev.type, EventType) else str(ev.type)
-            row = self._row(incident, type_, ev.actor, float(ev.ts), float(ev.mono), ev.step,
-                            encode_data(data))
-            self._queue.append(row)
-            stored.append(Event(row[0], incident, row[2], row[3], ev.actor, type_, ev.step,
-                                data, row[8], row[9]))
+            stored.append(self._stage_one(incident, type_, ev.actor, ev.ts, ev.mono, ev.step, data,
+                                          encode_data(data)))
         return stored
+
+    def _stage_one(self, incident: str, type_: str, actor: str, ts: float, mono: float,
+                   step: str | None, data: dict[str, Any], data_text: str) -> Event:
+        """Queues one state event whose data (redacted) is spelled `data_text`."""
+        row = self._row(incident, type_, actor, float(ts), float(mono), step, data_text)
+        self._queue.append(row)
+        return Event(row[0], incident, row[2], row[3], actor, type_, step, data, row[8], row[9])
 
     def append_output(self, step: str | None, stream: str, text: str, *, ts: float,
                       mono: float, actor: str = ENGINE) -> None:

@@ -289,7 +289,13 @@ class Runbook:
 
 def runbook_digest(data: dict[str, Any]) -> str:
     """The sha256 of a runbook's `to_dict` form, for a caller that already holds it."""
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+    return text_digest(canonical_json(data))
+
+
+def text_digest(canonical: str) -> str:
+    """The sha256 of a runbook's `to_dict` form already spelled as canonical JSON: a large
+    runbook is then encoded once for both its digest and the row that embeds it."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def canonical_json(value: Any) -> str:
@@ -297,14 +303,23 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Each dataclass's field names, looked up once: to_dict walks every field of every step."""
+
+
 def _to_jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
     if isinstance(value, Enum):
         return value.value
-    if hasattr(value, "__dataclass_fields__"):
-        return {
-            name: _to_jsonable(getattr(value, name))
-            for name in value.__dataclass_fields__
-        }
+    names = _FIELDS.get(kind)
+    if names is None and hasattr(value, "__dataclass_fields__"):
+        names = _FIELDS[kind] = tuple(value.__dataclass_fields__)
+    if names is not None:
+        fields = value.__dict__  # plain scalars (most fields) are kept without a call
+        return {name: v if type(v := fields[name]) in _SCALARS else _to_jsonable(v) for name in names}
     if isinstance(value, dict):
         return {str(k): _to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
