@@ -215,7 +215,12 @@ class Runbook:
 
     @property
     def step_ids(self) -> tuple[str, ...]:
-        return tuple(s.id for s in self.steps)
+        """Kept once built: the engine asks for it on every failure and every end check."""
+        cached = self.__dict__.get("_step_ids")
+        if cached is None:
+            cached = tuple(s.id for s in self.steps)
+            object.__setattr__(self, "_step_ids", cached)
+        return cached
 
     def thread(self, thread_id: str | None) -> Thread | None:
         return next((t for t in self.threads if t.id == thread_id), None)
