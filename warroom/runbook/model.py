@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from warroom.runbook.durations import MAX_SECONDS
 
@@ -308,6 +308,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_T = TypeVar("_T")
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _FIELDS: dict[type, tuple[str, ...]] = {}
 """Each dataclass's field names, looked up once: to_dict walks every field of every step."""
@@ -338,9 +339,20 @@ def _command(value: Any) -> Command | None:
     return tuple(value)
 
 
+def _built(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """A frozen dataclass made from all its fields without its generated __init__, which
+    sets each field through object.__setattr__: most of the time of reading a large
+    runbook back from the journal. TypeError unless every field is given."""
+    if fields.keys() != cls.__dataclass_fields__.keys():  # type: ignore[attr-defined]
+        raise TypeError(f"{cls.__name__} needs exactly its fields")
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
+
+
 def _step_from_dict(d: dict[str, Any]) -> Step:
     drill = d.get("drill")
-    return Step(
+    return _built(Step, dict(
         id=d["id"],
         kind=StepKind(d["kind"]),
         title=d.get("title", ""),
@@ -377,7 +389,7 @@ def _step_from_dict(d: dict[str, Any]) -> Step:
         if drill
         else None,
         line=d.get("line", 0),
-    )
+    ))
 
 
 def _quorum(d: dict[str, Any] | None) -> Quorum | None:
