@@ -308,6 +308,7 @@ class Reducer(PeopleFold):
         s.status, s.undoing = StepStatus.UNDO_FAILED, False
         s.last_reason = str(data.get("reason", "undo failed"))
 
+
 def _wait_reason(on: Any) -> WaitReason:
     try:
         return WaitReason(on or "needs")
