@@ -30,22 +30,18 @@ class DrillOutcome:
 
 def outcome(step: Step, attempt: int, seed: int, *, force_fail: bool = False,
             slow_by: float = 0.0) -> DrillOutcome:
-    digest = hashlib.sha256(f"{seed}:{step.id}:{attempt}".encode()).digest()
-    rng = random.Random(int.from_bytes(digest[:8], "big"))
     drill = step.drill
-    if drill is not None and drill.duration_s is not None:
-        low, high = drill.duration_s
-        duration = rng.uniform(low, high)
+    if drill is None:  # nothing to draw: no generator to seed
+        duration, fails, outputs, stdout = step_estimate(step), force_fail, {}, ""
     else:
-        duration = step_estimate(step)
-    fails = force_fail
-    if drill is not None:
+        digest = hashlib.sha256(f"{seed}:{step.id}:{attempt}".encode()).digest()
+        rng = random.Random(int.from_bytes(digest[:8], "big"))
+        duration = rng.uniform(*drill.duration_s) if drill.duration_s is not None else step_estimate(step)
         roll = rng.random()
-        fails = fails or attempt in drill.fail_attempts or roll < drill.fail
-    outputs = dict(drill.outputs) if drill else {}
+        fails = force_fail or attempt in drill.fail_attempts or roll < drill.fail
+        outputs, stdout = dict(drill.outputs), drill.stdout or ""
     for spec in step.outputs:
         outputs.setdefault(spec.name, None)
-    stdout = drill.stdout if drill and drill.stdout else ""
     return DrillOutcome(round(duration + slow_by, 3), not fails, outputs, stdout)
 
 

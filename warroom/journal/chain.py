@@ -15,13 +15,13 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from json.encoder import encode_basestring
 from typing import Any
 
-from warroom.runbook.model import canonical_json
+from warroom.runbook.model import canonical_json, text_digest
 
 GENESIS = "0" * 64
 KEY_ENV = "WARROOM_JOURNAL_KEY"
@@ -49,8 +49,32 @@ def _number(value: float) -> str:
     return _SPECIAL.get(value) or json.dumps(value)
 
 
-encode_data = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-"""canonical_json with its encoder built once: the write path serializes every event."""
+def _canonical_encoder() -> Callable[[Any], str]:
+    """canonical_json with its encoder built once: the write path serializes every event,
+    and json.JSONEncoder.encode makes a new C encoder on each call, which costs more than
+    encoding a small event. The same C encoder is what JSONEncoder.encode would use, so the
+    text is the same; without the C accelerator it is JSONEncoder.encode itself."""
+    encoder = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                               check_circular=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    chunks = make(None, encoder.default, encode_basestring, None, ":", ",", True, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+encode_data = _canonical_encoder()
+
+
+def encode_with(data: dict[str, Any], encoded: dict[str, str]) -> str:
+    """encode_data of `data` joined with members whose values are canonical JSON text
+    already (the embedded runbook, encoded once for its digest and its row)."""
+    members = {key: encode_data(value) for key, value in data.items()} | encoded
+    return "{" + ",".join(f"{_string(key)}:{members[key]}" for key in sorted(members)) + "}"
 
 
 def journal_key() -> bytes | None:
@@ -241,5 +265,5 @@ def _first_row_problem(seq: int, ts: float, type_: str, data: str,
             return f"the index names runbook {index.runbook!r}, run.started embeds {runbook_id!r}"
     if payload.get("runbook_redacted"):
         return ""
-    actual = hashlib.sha256(canonical_json(runbook).encode()).hexdigest()
+    actual = text_digest(canonical_json(runbook))
     return "" if actual == digest else "embedded runbook does not match its sha256"

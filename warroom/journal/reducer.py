@@ -3,7 +3,8 @@
 The live engine applies each event as it journals it; resume, replay, report and export fold
 the stored rows with the same handlers, so there is no second way to compute state. Handlers
 are looked up in a dict by type, and rows whose handler ignores `data` (output lines, the bulk
-of a long incident) are never JSON-decoded.
+of a long incident) are never JSON-decoded. The handlers of what people cause (approvals,
+claims, overrides, injects) are in people_fold.py, the step rules both use in step_fold.py.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from typing import Any
 
 from warroom.journal.errors import JournalError
 from warroom.journal.events import Event, EventType
-from warroom.journal.state import (
-    Approval, Claim, ClaimRecord, Decision, Escalation, IncidentState, Note, Override,
-    RunResult, StepState, StepStatus, WaitingOn, WaitReason,
-)
+from warroom.journal.people_fold import PeopleFold
+from warroom.journal.state import IncidentState, RunResult, StepState, StepStatus, WaitingOn, WaitReason
+from warroom.journal.step_fold import close_run, end_step, step_state, wait_on
 from warroom.runbook.durations import format_duration
 from warroom.runbook.model import Runbook
 
 Handler = Callable[[float, float, str, "str | None", Any], None]
 
-class Reducer:
+
+class Reducer(PeopleFold):
     """Folds events one at a time into `state`; feed it in seq order."""
 
     def __init__(self) -> None:
@@ -110,36 +111,6 @@ class Reducer:
         st.last_seq, st.last_ts, st.last_mono, st.head_hash = seq, ts, mono, digest
         st.events += count
 
-    def _step(self, step_id: str | None) -> StepState:
-        key = step_id or ""
-        s = self.state.steps.get(key)
-        if s is None:
-            s = self.state.steps[key] = StepState(key)
-        return s
-
-    @staticmethod
-    def _wait(s: StepState, mono: float, on: str | None) -> None:
-        """Closes the step's current wait (adding it to its total by kind), opens `on`."""
-        if s.open_wait is not None:
-            kind, since = s.open_wait
-            s.waits[kind] = s.waits.get(kind, 0.0) + max(0.0, mono - since)
-        s.open_wait = (on, mono) if on is not None else None
-
-    @staticmethod
-    def _end(s: StepState, mono: float, since: float | None = None) -> None:
-        Reducer._wait(s, mono, None)
-        s.ended_at = mono
-        Reducer._close_run(s, mono)
-        start = s.first_started_at if s.first_started_at is not None else since
-        if start is not None:
-            s.duration_s = mono - start
-        s.waiting_on = None
-
-    @staticmethod
-    def _close_run(s: StepState, mono: float) -> None:
-        if s.runs and s.runs[-1][1] is None:
-            s.runs[-1] = (s.runs[-1][0], mono)
-
     # run ------------------------------------------------------------------------------
     def _run_started(self, ts: float, mono: float, actor: str, step: str | None,
                      data: dict[str, Any]) -> None:
@@ -167,7 +138,7 @@ class Reducer:
         st.result = result
         st.ended_ts, st.ended_mono = ts, mono
         for s in st.steps.values():
-            self._close_run(s, mono)
+            close_run(s, mono)
 
     def _run_finished(self, ts: float, mono: float, actor: str, step: str | None,
                       data: dict[str, Any]) -> None:
@@ -210,11 +181,11 @@ class Reducer:
     # steps ----------------------------------------------------------------------------
     def _step_waiting(self, ts: float, mono: float, actor: str, step: str | None,
                       data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status = StepStatus.WAITING
         s.waiting_on = WaitingOn(_wait_reason(data.get("on")), str(data.get("detail", "")),
                                  tuple(data.get("holders") or ()))
-        self._wait(s, mono, s.waiting_on.on)
+        wait_on(s, mono, s.waiting_on.on)
         if not s.wait_log or s.wait_log[-1] != s.waiting_on:
             s.wait_log.append(s.waiting_on)
         if s.waiting_since is None and s.first_started_at is None:
@@ -222,8 +193,8 @@ class Reducer:
 
     def _step_started(self, ts: float, mono: float, actor: str, step: str | None,
                       data: dict[str, Any]) -> None:
-        s = self._step(step)
-        self._wait(s, mono, None)
+        s = step_state(self.state, step)
+        wait_on(s, mono, None)
         s.status = StepStatus.RUNNING
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts + 1)))
         s.started_at, s.ended_at = mono, None
@@ -242,78 +213,78 @@ class Reducer:
     def _step_output(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
         s = self.state.steps.get(step or "")
         if s is None:
-            s = self._step(step)
+            s = step_state(self.state, step)
         s.output_lines += 1
 
     def _step_succeeded(self, ts: float, mono: float, actor: str, step: str | None,
                         data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status = StepStatus.SUCCEEDED
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
         s.exit_code = data.get("exit_code", s.exit_code)
         s.outputs = dict(data.get("outputs") or {})
-        self._end(s, mono)
+        end_step(s, mono)
 
     def _step_failed(self, ts: float, mono: float, actor: str, step: str | None,
                      data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status = StepStatus.FAILED
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
         s.exit_code = data.get("exit_code", s.exit_code)
         s.last_reason = str(data.get("reason", ""))
         s.may_retry = True
-        self._end(s, mono)
+        end_step(s, mono)
 
     def _step_timed_out(self, ts: float, mono: float, actor: str, step: str | None,
                         data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status = StepStatus.FAILED
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
         timeout = data.get("timeout_s")
         s.last_reason = f"timed out after {format_duration(timeout)}" if timeout else "timed out"
         s.may_retry = True
-        self._end(s, mono)
+        end_step(s, mono)
 
     def _retry_scheduled(self, ts: float, mono: float, actor: str, step: str | None,
                          data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status = StepStatus.WAITING
         s.may_retry = False
-        self._close_run(s, mono)
-        self._wait(s, mono, "retry")
+        close_run(s, mono)
+        wait_on(s, mono, "retry")
         delay = data.get("delay_s", 0)
         s.waiting_on = WaitingOn(WaitReason.RETRY, f"attempt {data.get('attempt', s.attempts + 1)} "
                                           f"in {format_duration(delay)}")
 
     def _step_skipped(self, ts: float, mono: float, actor: str, step: str | None,
                       data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status = StepStatus.SKIPPED
         s.last_reason = str(data.get("reason", ""))
         s.passed_over = True
-        self._end(s, mono)
+        end_step(s, mono)
 
     def _step_blocked(self, ts: float, mono: float, actor: str, step: str | None,
                       data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status = StepStatus.BLOCKED
-        self._wait(s, mono, None)
+        wait_on(s, mono, None)
         s.last_reason = f"need {data['by']} failed" if data.get("by") else "a need failed"
         s.waiting_on = None
 
     def _step_cancelled(self, ts: float, mono: float, actor: str, step: str | None,
                         data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status = StepStatus.CANCELLED
         s.last_reason = str(data.get("reason", ""))
-        self._end(s, mono)
+        end_step(s, mono)
 
     def _step_in_doubt(self, ts: float, mono: float, actor: str, step: str | None,
                        data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status = StepStatus.IN_DOUBT
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts)))
-        self._close_run(s, mono)
+        close_run(s, mono)
 
     def _rollback_started(self, ts: float, mono: float, actor: str, step: str | None,
                           data: dict[str, Any]) -> None:
@@ -322,147 +293,20 @@ class Reducer:
         st.undo_queue.extend(sid for sid in data.get("undo") or () if sid not in st.undo_queue)
 
     def _undo_started(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
-        self._step(step).undoing = True
+        step_state(self.state, step).undoing = True
         if step in self.state.undo_queue:
             self.state.undo_queue.remove(step)
 
     def _undo_succeeded(self, ts: float, mono: float, actor: str, step: str | None,
                         data: Any) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status, s.undoing = StepStatus.UNDONE, False
 
     def _undo_failed(self, ts: float, mono: float, actor: str, step: str | None,
                      data: dict[str, Any]) -> None:
-        s = self._step(step)
+        s = step_state(self.state, step)
         s.status, s.undoing = StepStatus.UNDO_FAILED, False
         s.last_reason = str(data.get("reason", "undo failed"))
-
-    # people ---------------------------------------------------------------------------
-    def _decision_taken(self, ts: float, mono: float, actor: str, step: str | None,
-                        data: dict[str, Any]) -> None:
-        self.state.decisions.append(Decision(
-            step, data.get("branch"), data.get("when"), tuple(data.get("then") or ()),
-            tuple(data.get("skipped") or ()), actor, ts,
-        ))
-
-    def _approval_requested(self, ts: float, mono: float, actor: str, step: str | None,
-                            data: dict[str, Any]) -> None:
-        approvers = tuple(data.get("approvers") or ())
-        question = str(data.get("question", ""))
-        self.state.approvals[step or ""] = Approval(
-            step or "", question, approvers, bool(data.get("four_eyes", False)), ts,
-        )
-        s = self._step(step)
-        s.status = StepStatus.WAITING
-        s.waiting_on = WaitingOn(WaitReason.PERSON, question, approvers)
-        self._wait(s, mono, "person")
-        if s.waiting_since is None and s.first_started_at is None:
-            s.waiting_since = mono
-
-    def _decide(self, ts: float, actor: str, step: str | None, data: dict[str, Any],
-                decision: str) -> Approval:
-        approval = self.state.approvals.get(step or "")
-        if approval is None:
-            approval = self.state.approvals[step or ""] = Approval(step or "")
-        approval.decision, approval.by = decision, actor
-        approval.reason, approval.decided_at = str(data.get("reason", "")), ts
-        return approval
-
-    def _approval_granted(self, ts: float, mono: float, actor: str, step: str | None,
-                          data: dict[str, Any]) -> None:
-        self._decide(ts, actor, step, data, "granted")
-        s = self._step(step)
-        s.status = StepStatus.SUCCEEDED
-        self._end(s, mono, since=s.waiting_since)
-
-    def _approval_rejected(self, ts: float, mono: float, actor: str, step: str | None,
-                           data: dict[str, Any]) -> None:
-        approval = self._decide(ts, actor, step, data, "rejected")
-        s = self._step(step)
-        s.status = StepStatus.FAILED
-        s.last_reason = f"rejected by {actor}" + (f": {approval.reason}" if approval.reason else "")
-        self._end(s, mono, since=s.waiting_since)
-
-    def _lock_acquired(self, ts: float, mono: float, actor: str, step: str | None,
-                       data: dict[str, Any]) -> None:
-        for name in data.get("locks") or ():
-            self.state.locks.setdefault(_lock_name(name), []).append(step or actor)
-
-    def _lock_released(self, ts: float, mono: float, actor: str, step: str | None,
-                       data: dict[str, Any]) -> None:
-        locks = self.state.locks
-        for name in data.get("locks") or ():
-            key = _lock_name(name)
-            holders = locks.get(key, [])
-            if (step or actor) in holders:
-                holders.remove(step or actor)
-            if not holders:
-                locks.pop(key, None)
-
-    def _claim_made(self, ts: float, mono: float, actor: str, step: str | None,
-                    data: dict[str, Any]) -> None:
-        resource = str(data.get("resource", ""))
-        by, reason = str(data.get("by") or actor), str(data.get("reason", ""))
-        self.state.claims[resource] = Claim(resource, by, reason, ts)
-        self.state.claim_history.append(ClaimRecord(resource, "made", by, reason, ts))
-
-    def _claim_released(self, ts: float, mono: float, actor: str, step: str | None,
-                        data: dict[str, Any]) -> None:
-        resource = str(data.get("resource", ""))
-        self.state.claims.pop(resource, None)
-        self.state.claim_history.append(
-            ClaimRecord(resource, "released", actor, str(data.get("reason", "")), ts)
-        )
-
-    def _note_added(self, ts: float, mono: float, actor: str, step: str | None,
-                    data: dict[str, Any]) -> None:
-        self.state.notes.append(Note(actor, str(data.get("text", "")), ts, step))
-
-    def _escalation_raised(self, ts: float, mono: float, actor: str, step: str | None,
-                           data: dict[str, Any]) -> None:
-        self.state.escalations.append(
-            Escalation(str(data.get("to", "")), str(data.get("reason", "")), actor, ts, step)
-        )
-
-    def _operator_override(self, ts: float, mono: float, actor: str, step: str | None,
-                           data: dict[str, Any]) -> None:
-        action, reason = str(data.get("action", "")), str(data.get("reason", ""))
-        self.state.overrides.append(Override(action, step, reason, actor, ts))
-        if step is None:
-            return
-        if action == "undo":
-            queue = self.state.undo_queue
-            if s_undoing := self._step(step).undoing:  # an undo cut short goes again first
-                self._step(step).undoing = False
-            if step not in queue:
-                queue.insert(0, step) if s_undoing else queue.append(step)
-            return
-        s = self._step(step)
-        s.may_retry = False
-        s.last_reason = f"{action} by {actor}" + (f": {reason}" if reason else "")
-        if action == "skip":
-            s.status = StepStatus.SKIPPED
-            self._end(s, mono)
-        elif action == "done":
-            s.status = StepStatus.UNDONE if s.status is StepStatus.UNDO_FAILED else StepStatus.SUCCEEDED
-            self._end(s, mono, since=s.waiting_since)
-        elif action == "fail":
-            s.status = StepStatus.FAILED
-            self._end(s, mono, since=s.waiting_since)
-        elif action in ("retry", "rerun"):
-            s.status = StepStatus.PENDING
-            s.waiting_on = None
-            s.same_attempt = action == "rerun"
-
-    def _drill_inject(self, ts: float, mono: float, actor: str, step: str | None,
-                      data: dict[str, Any]) -> None:
-        self.state.injects.append({"ts": ts, "actor": actor, "step": step, **data})
-        if step is not None and data.get("armed"):
-            s = self._step(step)
-            if data.get("kind") == "fail":
-                s.armed_fails += 1
-            elif data.get("kind") == "slow":
-                s.armed_slow += float(data.get("slow_s", 0.0))
 
 
 def _wait_reason(on: Any) -> WaitReason:
@@ -470,10 +314,6 @@ def _wait_reason(on: Any) -> WaitReason:
         return WaitReason(on or "needs")
     except ValueError:
         raise JournalError(f"step.waiting has an unknown reason {on!r}") from None
-
-
-def _lock_name(name: str) -> str:
-    return name[: -len(":shared")] if name.endswith(":shared") else name
 
 
 def reduce(events: Iterable[Event]) -> IncidentState:

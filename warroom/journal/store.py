@@ -12,36 +12,32 @@ by the next flush, append or stage, never inside an output callback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
 from warroom.journal.anchors import HEAD_EVERY_S, Head, forget_heads, write_heads
 from warroom.journal.chain import (
-    GENESIS, body_json, chain_fields, chain_key, encode_data, journal_key, row_hash,
+    GENESIS, body_json, chain_fields, chain_key, encode_data, encode_with, journal_key, row_hash,
 )
+from warroom.journal.commit import commit_rows, on_thread, prepare_writer
 from warroom.journal.errors import JournalError, JournalWriteError
 from warroom.journal.events import ENGINE, Event, EventType, NewEvent
 from warroom.journal.files import DbFile, WriterLock, make_private_dirs
 from warroom.journal.output import LINE_LIMIT, OutputStream, output_rows
 from warroom.journal.reader import COLUMNS, JournalReader, check_file
 from warroom.journal.redact import Redactor
-from warroom.journal.schema import damaged, prepare
-from warroom.runbook.model import Runbook, runbook_digest
+from warroom.runbook.model import Runbook, text_digest
 
 __all__ = ["JournalReader", "JournalWriter", "incident_id"]
 """JournalReader lives in reader.py; it is named here too because callers import it beside
 the writer."""
-
-T = TypeVar("T")
-_INSERT = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def incident_id(runbook_id: str, ts: float, taken: set[str] | None = None) -> str:
@@ -102,7 +98,7 @@ class JournalWriter:
             lock.release()
             raise
         try:
-            next_seq = await _on_thread(conn, _prepare, db)
+            next_seq = await on_thread(conn, prepare_writer, db)
         except BaseException:
             await conn.close()
             lock.release()
@@ -160,16 +156,21 @@ class JournalWriter:
             taken = {row[0] async for row in cur} | set(self._heads)
         new_id = incident_id(runbook.id, ts, taken)
         embedded = runbook.to_dict()
+        runbook_text = encode_data(embedded)
         key = journal_key()
-        payload = {**(data or {}), "runbook": embedded, "runbook_sha256": runbook_digest(embedded),
-                   **chain_fields(key)}
-        if self._redactor.redact_value(embedded) != embedded:
-            payload["runbook_redacted"] = True
+        others = {**(data or {}), "runbook_sha256": text_digest(runbook_text), **chain_fields(key)}
+        shown = self._redactor.redact_value(embedded)
+        if shown != embedded:
+            others["runbook_redacted"] = True
+            runbook_text = encode_data(shown)
+        others = self._redactor.redact_value(others)
         self._heads[new_id] = GENESIS
         self._keys[new_id] = key
         self.incident = new_id
         self._new_incidents.append((new_id, runbook.id, float(ts), self._next_seq))
-        (self.first_event,) = await self.append([NewEvent(EventType.RUN_STARTED, actor, ts, mono, None, payload)])
+        self.first_event = self._stage_one(self._current(), EventType.RUN_STARTED.value, actor, ts, mono, None,
+                                           {"runbook": shown, **others}, encode_with(others, {"runbook": runbook_text}))
+        await self._commit_soon()
         return new_id
 
     async def resume_incident(self, incident: str) -> None:
@@ -241,12 +242,16 @@ class JournalWriter:
         for ev in events:
             data = redact(ev.data) if redact else ev.data
             type_ = ev.type.value if isinstance(ev.type, EventType) else str(ev.type)
-            row = self._row(incident, type_, ev.actor, float(ev.ts), float(ev.mono), ev.step,
-                            encode_data(data))
-            self._queue.append(row)
-            stored.append(Event(row[0], incident, row[2], row[3], ev.actor, type_, ev.step,
-                                data, row[8], row[9]))
+            stored.append(self._stage_one(incident, type_, ev.actor, ev.ts, ev.mono, ev.step, data,
+                                          encode_data(data)))
         return stored
+
+    def _stage_one(self, incident: str, type_: str, actor: str, ts: float, mono: float,
+                   step: str | None, data: dict[str, Any], data_text: str) -> Event:
+        """Queues one state event whose data (redacted) is spelled `data_text`."""
+        row = self._row(incident, type_, actor, float(ts), float(mono), step, data_text)
+        self._queue.append(row)
+        return Event(row[0], incident, row[2], row[3], actor, type_, step, data, row[8], row[9])
 
     def append_output(self, step: str | None, stream: str, text: str, *, ts: float,
                       mono: float, actor: str = ENGINE) -> None:
@@ -354,7 +359,7 @@ class JournalWriter:
                 head[0], head[1], head[2] = row[0], row[9], head[2] + 1
         # One hop to aiosqlite's connection thread per commit: the whole transaction runs
         # there, so a durable event costs one fsync and one thread round trip, not four.
-        await _on_thread(self._conn, _commit_rows, rows, incidents, [
+        await on_thread(self._conn, commit_rows, rows, incidents, [
             (seq, digest, n, inc) for inc, (seq, digest, n) in heads.items()])
         self._committed.update((inc, (seq, digest)) for inc, (seq, digest, _) in heads.items())
 
@@ -402,35 +407,3 @@ class JournalWriter:
             finally:
                 self._conn.stop()  # a close cut short (cancelled) must not leave its thread behind
                 self._lock.release()
-
-
-async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
-    """`fn(sqlite3 connection, *args)` run on aiosqlite's connection thread, in one hop."""
-    execute: Callable[..., Awaitable[T]] = getattr(conn, "_execute")
-    return await execute(fn, conn._conn, *args)
-
-
-def _prepare(conn: sqlite3.Connection, db: Path) -> int:
-    """On the writer's thread: the schema ready (schema.prepare), then the next seq."""
-    try:
-        prepare(conn, db)
-        return int(conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]) + 1
-    except sqlite3.DatabaseError as exc:
-        raise damaged(db, exc) from None
-
-
-def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]],
-                 incidents: list[tuple[Any, ...]], heads: list[tuple[Any, ...]]) -> None:
-    """One transaction, run on the writer's thread: new incidents, rows, index heads."""
-    try:
-        if incidents:
-            conn.executemany("INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, 0)",
-                             [(i, rb, ts, first, first, GENESIS) for i, rb, ts, first in incidents])
-        conn.executemany(_INSERT, rows)
-        conn.executemany("UPDATE incidents SET last_seq = ?, head_hash = ?, events = events + ? "
-                         "WHERE id = ?", heads)
-        conn.commit()
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.rollback()  # on a full disk the rollback may fail too; the first error wins
-        raise

@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from warroom.runbook.durations import MAX_SECONDS
 
@@ -215,7 +215,12 @@ class Runbook:
 
     @property
     def step_ids(self) -> tuple[str, ...]:
-        return tuple(s.id for s in self.steps)
+        """Kept once built: the engine asks for it on every failure and every end check."""
+        cached = self.__dict__.get("_step_ids")
+        if cached is None:
+            cached = tuple(s.id for s in self.steps)
+            object.__setattr__(self, "_step_ids", cached)
+        return cached
 
     def thread(self, thread_id: str | None) -> Thread | None:
         return next((t for t in self.threads if t.id == thread_id), None)
@@ -289,7 +294,13 @@ class Runbook:
 
 def runbook_digest(data: dict[str, Any]) -> str:
     """The sha256 of a runbook's `to_dict` form, for a caller that already holds it."""
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+    return text_digest(canonical_json(data))
+
+
+def text_digest(canonical: str) -> str:
+    """The sha256 of a runbook's `to_dict` form already spelled as canonical JSON: a large
+    runbook is then encoded once for both its digest and the row that embeds it."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def canonical_json(value: Any) -> str:
@@ -297,14 +308,24 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_T = TypeVar("_T")
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Each dataclass's field names, looked up once: to_dict walks every field of every step."""
+
+
 def _to_jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
     if isinstance(value, Enum):
         return value.value
-    if hasattr(value, "__dataclass_fields__"):
-        return {
-            name: _to_jsonable(getattr(value, name))
-            for name in value.__dataclass_fields__
-        }
+    names = _FIELDS.get(kind)
+    if names is None and hasattr(value, "__dataclass_fields__"):
+        names = _FIELDS[kind] = tuple(value.__dataclass_fields__)
+    if names is not None:
+        fields = value.__dict__  # plain scalars (most fields) are kept without a call
+        return {name: v if type(v := fields[name]) in _SCALARS else _to_jsonable(v) for name in names}
     if isinstance(value, dict):
         return {str(k): _to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -318,9 +339,20 @@ def _command(value: Any) -> Command | None:
     return tuple(value)
 
 
+def _built(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """A frozen dataclass made from all its fields without its generated __init__, which
+    sets each field through object.__setattr__: most of the time of reading a large
+    runbook back from the journal. TypeError unless every field is given."""
+    if fields.keys() != cls.__dataclass_fields__.keys():  # type: ignore[attr-defined]
+        raise TypeError(f"{cls.__name__} needs exactly its fields")
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
+
+
 def _step_from_dict(d: dict[str, Any]) -> Step:
     drill = d.get("drill")
-    return Step(
+    return _built(Step, dict(
         id=d["id"],
         kind=StepKind(d["kind"]),
         title=d.get("title", ""),
@@ -357,7 +389,7 @@ def _step_from_dict(d: dict[str, Any]) -> Step:
         if drill
         else None,
         line=d.get("line", 0),
-    )
+    ))
 
 
 def _quorum(d: dict[str, Any] | None) -> Quorum | None:

@@ -60,8 +60,18 @@ class Template:
     def placeholders(self) -> tuple[_Placeholder, ...]:
         return tuple(p for p in self.parts if isinstance(p, _Placeholder))
 
+    @functools.cached_property
+    def literal(self) -> str | None:
+        """The text as it renders when it has no placeholders (most commands), else None:
+        worked out once per parsed template, not on every attempt."""
+        if any(isinstance(p, _Placeholder) for p in self.parts):
+            return None
+        return "".join(p for p in self.parts if isinstance(p, str))
+
     def render(self, resolve: Resolver) -> str:
         """The text with each placeholder's value, for people to read (never for a shell)."""
+        if self.literal is not None:
+            return self.literal
         return "".join(p if isinstance(p, str) else value_text(resolve(p.path)) for p in self.parts)
 
 
@@ -230,7 +240,7 @@ def render_command(command: Command, resolve: Resolver) -> RenderedCommand:
         if "\0" in arg.template.text:
             raise CommandRenderError(_NUL)
         shown.append(arg.template.render(value))
-        if arg.slots is None:
+        if arg.slots is None or arg.template.literal is not None:
             argv.append(shown[-1])
             continue
         slots = iter(arg.slots)
