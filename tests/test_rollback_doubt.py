@@ -36,7 +36,7 @@ def killed_once(tmp_path: Path, rb: Path, pid_file: Path) -> Path:
     proc = subprocess.Popen([sys.executable, "-m", "warroom", "run", str(rb), "--headless", "--journal", str(journal)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
-    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", f"{pid_file.name} to be written")
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", f"{pid_file.name} to be written", timeout=30)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     power_cut(journal)
@@ -56,7 +56,7 @@ def power_cut(journal: Path) -> None:
     for pids in still_running(incident).values():
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: not still_running(incident), "the orphans to end")
+    wait_until(lambda: not still_running(incident), "the orphans to end", timeout=30)
 
 
 def resume(journal: Path) -> tuple[int, str, IncidentState]:
