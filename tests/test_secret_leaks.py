@@ -83,3 +83,21 @@ def test_every_form_and_number_is_redacted_in_nested_data() -> None:
         "runbook": {"vars": {"pin": [MASK]}, "timeout_s": 73915}, "attempt": 73915,
     }
     assert r.redact(json.dumps({"a": "it's"})) == json.dumps({"a": MASK})
+
+
+@pytest.mark.parametrize("drill", [False, True])
+def test_a_secret_whose_value_is_part_of_a_step_id_is_refused_before_anything_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drill: bool) -> None:
+    """Redacting `web` out of the journaled runbook turned step drain-web into drain-*** and
+    the run died with a KeyError; such a secret is refused with one line instead."""
+    rb = write_runbook(tmp_path, """\
+        runbook: clash
+        secrets: [WR_TOKEN]
+        steps:
+          - {id: drain-web, run: 'true'}
+        """)
+    monkeypatch.setenv("WR_TOKEN", "web")
+    res = cli("run", str(rb), "--headless", *(["--drill"] if drill else []), "--journal", str(tmp_path / "j.db"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "WR_TOKEN (its value is in 'drain-web')" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "j.db").exists()

@@ -24,7 +24,7 @@ from warroom.engine.ledger import Ledger, RunOptions
 from warroom.engine.outcome import ExitCode, Outcome, exit_code
 from warroom.engine.orphans import still_running
 from warroom.engine.session import (
-    LiveSession, NothingToResume, make_clock, opening_state, resume_options, secret_values, unset_secrets,
+    LiveSession, NothingToResume, make_clock, opening_state, resume_options, secret_values, secrets_in_names, unset_secrets,
 )
 from warroom.journal.anchors import head_line
 from warroom.journal.errors import JournalError
@@ -80,7 +80,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def _secrets_set(runbook: Runbook, drill: bool) -> bool:
     """A real run whose secrets are not all in the environment stops before anything starts;
-    a drill runs no command, so it only warns."""
+    a drill runs no command, so it only warns. A secret whose value is part of a name (a step
+    id) stops either: redaction would take the name out of the record."""
+    clashes = secrets_in_names(runbook)
+    if clashes:
+        say(f"secrets too short to redact safely: {'; '.join(clashes)}: use a longer, random value (nothing was started)")
+        return False
     missing = unset_secrets(runbook)
     if not missing:
         return True

@@ -46,6 +46,16 @@ def unset_secrets(runbook: Runbook) -> list[str]:
     return [name for name in runbook.secrets if not os.environ.get(name)]
 
 
+def secrets_in_names(runbook: Runbook) -> list[str]:
+    """Declared secrets whose value is part of a name the record keeps (the runbook's, a
+    step's, a phase's, a thread's or a resource's): redacting it would take that name out of
+    the journal's copy of the runbook, and nothing could be found by it again."""
+    names = {runbook.id, *runbook.step_ids, *(p.id for p in runbook.phases), *runbook.resources,
+             *(s.thread for s in runbook.steps if s.thread)}
+    return [f"{secret} (its value is in {name!r})" for secret in runbook.secrets
+            if (value := os.environ.get(secret)) for name in sorted(names) if value in name]
+
+
 def make_clock(drill: bool, speed: float | None, mono: float = 0.0, wall: float | None = None) -> Clock:
     if drill:
         clock = VirtualClock(speed=speed, start_wall=wall if wall is not None else time.time())
