@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from engine_support import ROOT, cli, journal_state, wait_until, write_runbook
+from warroom.journal.errors import JournalError
 from warroom.journal.state import RunResult, StepStatus
 
 
@@ -22,6 +23,14 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+def spawned_pid(journal: Path) -> int | None:
+    """The journaled pid of the migrate step's attempt; None until the runner journaled it."""
+    try:
+        return journal_state(journal).steps["migrate"].pid
+    except (JournalError, KeyError):
+        return None
 
 
 def test_a_step_knows_its_incident_step_and_attempt(tmp_path: Path) -> None:
@@ -96,3 +105,32 @@ def test_a_resume_never_runs_a_second_copy_beside_a_step_still_running(tmp_path:
     assert res.returncode == 0, res.stderr
     assert ledger.read_text().split() == ["migrate-start", "migrate-end", "vacuum"]
     assert journal_state(journal).result is RunResult.SUCCEEDED
+
+
+def test_a_step_process_that_scrubbed_its_environment_is_still_found_by_its_journaled_pid(tmp_path: Path) -> None:
+    """`env -i` leaves nothing to find a process by but its pid: each attempt's pid and start
+    time are journaled (step.spawned), so the resume still sees it running, and says so."""
+    rb = write_runbook(tmp_path, """\
+        runbook: scrubbed
+        steps:
+          - id: migrate
+            idempotent: true
+            run: exec env -i /bin/sleep 60
+        """)
+    journal = tmp_path / "j.db"
+    runner = subprocess.Popen([sys.executable, "-m", "warroom", "run", str(rb), "--headless", "--journal", str(journal)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wait_until(lambda: spawned_pid(journal) is not None, "the spawn to be journaled", timeout=30)
+    pid = spawned_pid(journal)
+    assert pid is not None
+    wait_until(lambda: Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"/bin/sleep"), "the exec")
+    runner.send_signal(signal.SIGKILL)
+    runner.wait(timeout=10)
+    try:
+        res = cli("resume", "--headless", "--journal", str(journal))
+        assert res.returncode == 3, res.stderr
+        assert f"pid {pid}" in res.stdout + res.stderr  # never a second copy; the operator is told the pid
+        assert journal_state(journal).steps["migrate"].attempts == 1
+    finally:
+        os.kill(pid, signal.SIGKILL)

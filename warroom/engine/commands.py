@@ -243,7 +243,8 @@ def continue_hint(state: IncidentState, journal_flag: str = "") -> list[str]:
         elif s.status is StepStatus.UNDO_FAILED:
             hints.append(f"{sid}'s undo failed or was cut short: warroom undo {sid} {incident} --reason '...' runs it again  |  warroom done {sid} {incident} --reason '...' if it was undone by hand")
         elif s.status is StepStatus.IN_DOUBT:
-            hints.append(f"{sid} is in doubt (started, no result): warroom done {sid} {incident} --reason '...'  |  warroom retry {sid} {incident} --reason '...'  |  warroom skip {sid} {incident} --reason '...'")
+            pid = f" as pid {s.pid}" if s.pid is not None else ""
+            hints.append(f"{sid} is in doubt (started{pid}, no result): warroom done {sid} {incident} --reason '...'  |  warroom retry {sid} {incident} --reason '...'  |  warroom skip {sid} {incident} --reason '...'")
         elif step.kind is StepKind.APPROVAL:
             who = first_answerer(state, sid)
             by = f" --as {who}" if who else ""

@@ -16,7 +16,7 @@ from warroom.engine.capture import capture_outputs
 from warroom.engine.commands import Action, OperatorCommand, check, events_for
 from warroom.engine.context import evaluate, resolver
 from warroom.engine.drill import DrillOutcome, Inject, InjectKind
-from warroom.engine.inputs import Done, Exited, StopReason, UndoDone
+from warroom.engine.inputs import Done, Exited, Spawned, StopReason, UndoDone
 from warroom.engine.ledger import Ledger
 from warroom.engine.policy import stop
 from warroom.engine.schedule import launch, start_attempt
@@ -160,6 +160,14 @@ def command(ld: Ledger, cmd: OperatorCommand) -> None:
         release_locks(ld, step)  # an in-doubt step may hold them: its process outlived a runner
     ld.dirty.add(step.id)
     ld.dirty.update(ld.dependents[step.id])
+
+
+def spawned(ld: Ledger, item: Spawned) -> None:
+    """The attempt's process exists: who it is goes in the journal, so a resume after the
+    runner died can find it (and the operator be told its pid)."""
+    if ld.current(item.step, item.token) and ld.state.steps[item.step].status is StepStatus.RUNNING:
+        ld.emit(ld.event(EventType.STEP_SPAWNED, item.step, attempt=ld.state.steps[item.step].attempts,
+                         pid=item.pid, start=item.start))
 
 
 def report(ld: Ledger, done: Done) -> None:

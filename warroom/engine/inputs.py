@@ -61,6 +61,16 @@ class Command:
 
 
 @dataclass(frozen=True)
+class Spawned:
+    """An attempt's process exists: its pid (and group) and start time go in the journal."""
+
+    step: str
+    token: int
+    pid: int
+    start: int | None
+
+
+@dataclass(frozen=True)
 class Interrupt:
     signal: str
 

@@ -18,7 +18,7 @@ from warroom.engine.clock import Clock
 from warroom.engine.commands import OperatorCommand, Refused
 from warroom.engine.drill import Inject
 from warroom.engine.effects import Arm, Effect
-from warroom.engine.inputs import Command, Done, Exited, Facilitate, Interrupt, JournalFailed, UndoDone
+from warroom.engine.inputs import Command, Done, Exited, Facilitate, Interrupt, JournalFailed, Spawned, UndoDone
 from warroom.engine.ledger import Ledger, RunOptions
 from warroom.engine.outcome import Outcome
 from warroom.engine.runner import Runner
@@ -192,6 +192,8 @@ class Engine:
                     item.future.set_exception(exc)
                 return
             self._answer(item.future)
+        elif isinstance(item, Spawned):
+            decide.spawned(ld, item)
         elif isinstance(item, Exited):
             decide.exited(ld, item)
         elif isinstance(item, Done):

@@ -36,6 +36,17 @@ def _environ(pid: int) -> dict[str, str] | None:
             if k in (INCIDENT.encode(), STEP.encode(), ATTEMPT.encode())}
 
 
+def start_ticks(pid: int) -> int | None:
+    """When a live process started, in clock ticks since boot (None when it is gone or a
+    zombie): with its pid, it names one process even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in (b"Z", b"X") else int(fields[19])
+
+
 def _pids() -> list[int]:
     try:
         return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
@@ -43,13 +54,18 @@ def _pids() -> list[int]:
         return []  # no /proc: only the process group is known
 
 
-def still_running(incident: str) -> dict[str, list[int]]:
-    """The live processes of `incident`'s steps, by step (an undo's under its step too)."""
+def still_running(incident: str, journaled: Mapping[str, tuple[int, int | None]] | None = None) -> dict[str, list[int]]:
+    """The live processes of `incident`'s steps, by step (an undo's under its step too): those
+    that carry its marks, and the `journaled` (pid, start) of steps that were running, in case
+    a command scrubbed its environment."""
     found: dict[str, list[int]] = {}
+    for step, (pid, start) in (journaled or {}).items():
+        if start is not None and start_ticks(pid) == start:
+            found.setdefault(step, []).append(pid)
     me = os.getpid()
     for pid in _pids():
         env = _environ(pid) if pid != me else None
-        if env and env.get(INCIDENT) == incident and STEP in env:
+        if env and env.get(INCIDENT) == incident and STEP in env and pid not in found.get(env[STEP], ()):
             found.setdefault(env[STEP], []).append(pid)
     return {step: sorted(pids) for step, pids in sorted(found.items())}
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from warroom.engine.clock import Clock
 from warroom.engine.effects import Effect, Page, Spawn, SpawnUndo, Stop
-from warroom.engine.inputs import Done, Exited, StopReason, UndoDone
-from warroom.engine.orphans import step_env
+from warroom.engine.inputs import Done, Exited, Spawned, StopReason, UndoDone
+from warroom.engine.orphans import start_ticks, step_env
 from warroom.engine.process import CommandNotStarted, ProcessResult, StepProcess
 from warroom.journal.store import JournalWriter
 from warroom.runbook.templates import RenderedCommand
@@ -82,6 +82,8 @@ class Runner:
             return
         self.procs[effect.step] = proc
         self.tokens[effect.step] = effect.token
+        assert proc.popen is not None
+        self.reports.put_nowait(Spawned(effect.step, effect.token, proc.popen.pid, start_ticks(proc.popen.pid)))
         self._track(asyncio.create_task(self._report(effect.step, effect.token, proc)), self.tasks)
 
     async def _report(self, sid: str, token: int, proc: StepProcess) -> None:

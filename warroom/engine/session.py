@@ -23,7 +23,7 @@ from warroom.engine.orphans import still_running
 from warroom.engine.outcome import Outcome
 from warroom.journal.errors import JournalError
 from warroom.journal.reducer import Reducer
-from warroom.journal.state import IncidentState
+from warroom.journal.state import IncidentState, StepStatus
 from warroom.journal.store import JournalReader, JournalWriter
 from warroom.runbook.errors import RunbookError
 from warroom.runbook.loader import load_runbook
@@ -169,7 +169,9 @@ class LiveSession:
         if state.result.ended:
             raise NothingToResume(f"{self.resume} already ended ({state.result.value}); nothing to resume")
         self.note = runbook_change_note(state)
-        if alive := still_running(self.resume):  # a killed runner's steps, never started twice
+        journaled = {sid: (s.pid, s.pid_start) for sid, s in state.steps.items()
+                     if s.status in (StepStatus.RUNNING, StepStatus.IN_DOUBT) and s.pid is not None}
+        if alive := still_running(self.resume, journaled):  # a killed runner's steps, never started twice
             self.note["still_running"] = alive
         self.options = replace(self.options, drill=state.drill, seed=int(state.seed or 0), speed=state.speed,
                                source=state.source, injects=tuple(Inject.from_planned(d) for d in state.planned_injects))

@@ -33,6 +33,7 @@ class EventType(str, Enum):
     PHASE_FINISHED = "phase.finished"
     STEP_WAITING = "step.waiting"
     STEP_STARTED = "step.started"
+    STEP_SPAWNED = "step.spawned"
     STEP_OUTPUT = "step.output"
     STEP_SUCCEEDED = "step.succeeded"
     STEP_FAILED = "step.failed"
@@ -73,7 +74,7 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.PHASE_STARTED: "phase (phase id)",
     EventType.PHASE_FINISHED: "phase (phase id), result (succeeded|failed|skipped: its `when` was false)",
     EventType.STEP_WAITING: "on (needs|lock|claim|person|retry), detail, holders (list)",
-    EventType.STEP_STARTED: "attempt (1-based), command (rendered, redacted), pid (optional), "
+    EventType.STEP_STARTED: "attempt (1-based), command (rendered, redacted), "
     "drill_fail (bool) and slow_s (a drill attempt started under an armed inject)",
     EventType.STEP_OUTPUT: "stream (stdout|stderr), text (one line, redacted, at most 64 KiB; "
     "bytes that are not UTF-8 as \\\\xNN), more (true when the next output row of the same step "
@@ -85,6 +86,9 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.STEP_SKIPPED: "reason (guard false, branch not taken, needs skipped, operator)",
     EventType.STEP_BLOCKED: "by (the failed need)",
     EventType.STEP_CANCELLED: "reason",
+    EventType.STEP_SPAWNED: "attempt, pid (also its process group), start (the process's start "
+    "time in clock ticks since boot: a pid reused by another process does not match); after "
+    "step.started, once the process exists",
     EventType.STEP_IN_DOUBT: "attempt (started before a crash, no result journaled)",
     EventType.ROLLBACK_STARTED: "reason, undo (step ids whose undo runs, in order: the failed "
     "step's own first, then completed steps in reverse completion order)",

@@ -41,6 +41,7 @@ class Reducer(PeopleFold):
             e.PHASE_FINISHED: (self._phase_finished, True),
             e.STEP_WAITING: (self._step_waiting, True),
             e.STEP_STARTED: (self._step_started, True),
+            e.STEP_SPAWNED: (self._step_spawned, True),
             e.STEP_OUTPUT: (self._step_output, False),
             e.STEP_SUCCEEDED: (self._step_succeeded, True),
             e.STEP_FAILED: (self._step_failed, True),
@@ -198,6 +199,7 @@ class Reducer(PeopleFold):
         s.status = StepStatus.RUNNING
         s.attempts = max(s.attempts, int(data.get("attempt", s.attempts + 1)))
         s.started_at, s.ended_at = mono, None
+        s.pid = s.pid_start = None
         if s.first_started_at is None:
             s.first_started_at = mono
             if s.waiting_since is not None:
@@ -209,6 +211,11 @@ class Reducer(PeopleFold):
         if s.drill_fail and s.armed_fails:
             s.armed_fails -= 1  # this attempt took one armed fail; more wait for the next
         s.armed_slow, s.same_attempt = 0.0, False
+
+    def _step_spawned(self, ts: float, mono: float, actor: str, step: str | None,
+                      data: dict[str, Any]) -> None:
+        s = step_state(self.state, step)
+        s.pid, s.pid_start = int(data["pid"]), data.get("start")
 
     def _step_output(self, ts: float, mono: float, actor: str, step: str | None, data: Any) -> None:
         s = self.state.steps.get(step or "")

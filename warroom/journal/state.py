@@ -94,6 +94,8 @@ class StepState:
     exit_code: int | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     started_at: float | None = None  # mono, the latest attempt
+    pid: int | None = None  # the latest attempt's process (its group too), once spawned
+    pid_start: int | None = None  # that process's start time in clock ticks since boot
     ended_at: float | None = None  # mono
     first_started_at: float | None = None  # mono
     duration_s: float | None = None  # first start to end, retries included
