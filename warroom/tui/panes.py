@@ -88,6 +88,13 @@ class LockBoard(DiffTable):
 
     def show(self, state: IncidentState) -> None:
         self.sync(board_rows(state))
+        self.caption()
+
+    def lay_out(self, width: int) -> None:
+        super().lay_out(width)
+        self.caption()  # the columns it drops depend on the width: the caption names them
+
+    def caption(self) -> None:
         held = f"{len(self.shown)} held" if self.shown else "nothing held"
         hidden = f", z: {', '.join(self.hidden)}" if self.hidden and self.shown else ""
         self.border_subtitle = Text(held + hidden)
