@@ -271,3 +271,7 @@ async def test_a_drill_waits_for_people_at_the_wall_clocks_rate_whatever_its_spe
     assert not run.of("escalation.raised") and not run.of("run.deadline_passed")
     assert run.first("step.succeeded", "act").mono - granted == pytest.approx(600, abs=0.01)  # at max again
     assert run.state.result is RunResult.SUCCEEDED
+    from warroom.journal.analysis import after_action
+
+    waited = after_action(run.state)["approval_wait_s"]  # the after-action's wait is what the person took
+    assert thought <= waited < 60 and waited == pytest.approx(granted - 600, abs=0.01)
