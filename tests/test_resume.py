@@ -173,6 +173,7 @@ ROLLBACK_RUNBOOK = """\
         run: echo migrate >> {{{{ vars.dir }}}}/ledger
         undo: echo $$ > {{{{ vars.dir }}}}/undo-pgid; sleep 30; echo undo-migrate >> {{{{ vars.dir }}}}/ledger
       - id: verify
+        needs: [drain, migrate]  # both done first, however slow the machine: both are undone
         run: exit 1
 """
 

@@ -132,6 +132,7 @@ class DiffTable(DataTable[Text]):
     def sync(self, rows: Mapping[str, Row]) -> bool:
         """Applies the difference; True when anything changed."""
         changed = False
+        count = len(self.shown)
         for key in [k for k in self.shown if k not in rows]:
             self.remove_row(key)
             del self.shown[key]
@@ -147,6 +148,8 @@ class DiffTable(DataTable[Text]):
                         self.update_cell(key, name, shorten(after, self.widths[name]))
                 changed = True
             self.shown[key] = cells
+        if len(self.shown) != count:
+            self.refresh(layout=True)  # an auto-height pane grows and shrinks with its rows
         return changed
 
     def set_cell(self, key: str, column: str, cell: Text) -> None:
