@@ -4,6 +4,7 @@ eyes, and a page never keeps a headless run from stopping for a person."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from engine_support import cli, journal_events, journal_state, write_runbook
@@ -119,3 +120,19 @@ def test_escalations_go_to_someone_who_can_answer_never_only_the_shut_out_starte
     escalations = [(e.data["to"], e.data["reason"]) for e in journal_events(journal) if e.type == "escalation.raised"]
     assert ("dave", "approval failover unanswered after its timeout") in escalations, (escalations, resumed.stderr)
     assert all(to == "dave" for to, _ in escalations), escalations
+
+
+def test_an_approval_timeout_escalates_once_however_often_the_run_is_resumed(tmp_path: Path) -> None:
+    rb = write_runbook(tmp_path, """\
+        runbook: slow-answer
+        roles: {alice: commander, bob: approver}
+        steps:
+          - {id: gate, approval: 'Fail over?', approvers: [bob], timeout: 1s, on_timeout: escalate}
+        """)
+    journal = str(tmp_path / "j.db")
+    assert cli("run", str(rb), "--headless", "--as", "alice", "--journal", journal).returncode == 3
+    time.sleep(1.2)  # the timeout passes while nobody runs the incident
+    for _ in range(3):
+        assert cli("resume", "--headless", "--as", "alice", "--journal", journal).returncode == 3
+    escalations = [e for e in journal_state(tmp_path / "j.db").escalations if e.step == "gate"]
+    assert len(escalations) == 1, escalations

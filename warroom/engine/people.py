@@ -64,8 +64,12 @@ def timed_out(ld: Ledger, step: Step) -> None:
         ld.emit(ld.event(EventType.APPROVAL_REJECTED, step.id, reason="no answer before the timeout"))
         release_locks(ld, step)
     else:
-        ld.emit(ld.event(EventType.ESCALATION_RAISED, step.id, to=escalation_target(ld, [step]),
-                         reason=f"approval {step.id} unanswered after its timeout"))
+        reason = f"approval {step.id} unanswered after its timeout"
+        asked = ld.state.approvals[step.id].requested_at if step.id in ld.state.approvals else None
+        if any(e.step == step.id and e.reason == reason and (asked is None or e.ts >= asked)
+               for e in ld.state.escalations):
+            return  # escalated already for this request: a resume re-arms the timeout, not the page
+        ld.emit(ld.event(EventType.ESCALATION_RAISED, step.id, to=escalation_target(ld, [step]), reason=reason))
 
 
 def waiting_gates(ld: Ledger) -> list[Step]:
