@@ -22,9 +22,9 @@ from warroom.engine.commands import Action, OperatorCommand, Refused, continue_h
 from warroom.engine.drill import load_injects
 from warroom.engine.ledger import Ledger, RunOptions
 from warroom.engine.outcome import ExitCode, Outcome, exit_code
-from warroom.engine.orphans import still_running
 from warroom.engine.session import (
-    LiveSession, NothingToResume, make_clock, opening_state, resume_options, secret_values, secrets_in_names, unset_secrets,
+    LiveSession, NothingToResume, make_clock, opening_state, refuse_second_copy, resume_options, secret_values,
+    secrets_in_names, unset_secrets,
 )
 from warroom.journal.anchors import head_line
 from warroom.journal.errors import JournalError
@@ -172,11 +172,10 @@ async def _operator(args: argparse.Namespace) -> int:
                         writer.stage, _no_output)
         ledger.reducer = reducer
         try:
-            if action is Action.RETRY and (pids := still_running(info.id).get(target)):
-                raise Refused(f"{target} still runs from before (pid {' '.join(map(str, pids))}): "
-                              "let it end or stop it, then retry; never two copies of a step")
-            decide.command(ledger, OperatorCommand(action, target, args.actor, getattr(args, "reason", "") or "",
-                                                   force=getattr(args, "force", False)))
+            command = OperatorCommand(action, target, args.actor, getattr(args, "reason", "") or "",
+                                      force=getattr(args, "force", False))
+            refuse_second_copy(info.id, command)
+            decide.command(ledger, command)
         except Refused as exc:
             say(f"refused: {exc}")
             return ExitCode.FAILED

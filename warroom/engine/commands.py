@@ -134,9 +134,7 @@ def _check_step(state: IncidentState, command: OperatorCommand) -> None:
     elif action in (Action.DONE, Action.FAIL):
         if status is StepStatus.IN_DOUBT and state.rollback is not None and step.undo is not None:
             raise Refused(f"a rollback is on: if {target} ran, undo it (undo {target}); if it did not, skip it")
-        waiting_on = state.steps[target].waiting_on
-        waits_on_person = waiting_on is not None and waiting_on.on is WaitReason.PERSON
-        person_step = status is StepStatus.WAITING and (step.kind in _PERSON_KINDS or waits_on_person)
+        person_step = status is StepStatus.WAITING and (step.kind in _PERSON_KINDS or awaits_person(state, target))
         if not (person_step or status in (StepStatus.IN_DOUBT, StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.CANCELLED)):
             raise Refused(f"{target} is {status.value}; only a manual or escalation step waiting on a person, or a failed or in-doubt step, can be marked {action.value}")
         if step.kind is StepKind.APPROVAL:

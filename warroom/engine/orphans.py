@@ -20,22 +20,6 @@ def step_env(incident: str, step: str, attempt: str) -> dict[str, str]:
     return {INCIDENT: incident, STEP: step, ATTEMPT: attempt}
 
 
-def _environ(pid: int) -> dict[str, str] | None:
-    """A live process's environment (None for a zombie, one gone, or another user's)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-        if stat[stat.rindex(b")") + 2:].startswith((b"Z", b"X")):
-            return None
-        with open(f"/proc/{pid}/environ", "rb") as fh:
-            raw = fh.read()
-    except (OSError, ValueError):
-        return None
-    pairs = (item.partition(b"=") for item in raw.split(b"\0") if item)
-    return {k.decode(errors="replace"): v.decode(errors="replace") for k, _, v in pairs
-            if k in (INCIDENT.encode(), STEP.encode(), ATTEMPT.encode())}
-
-
 def start_ticks(pid: int) -> int | None:
     """When a live process started, in clock ticks since boot (None when it is gone or a
     zombie): with its pid, it names one process even after the pid is reused."""
@@ -45,6 +29,20 @@ def start_ticks(pid: int) -> int | None:
     except (OSError, IndexError):
         return None
     return None if fields[0] in (b"Z", b"X") else int(fields[19])
+
+
+def _environ(pid: int) -> dict[str, str] | None:
+    """A live process's marks (None for a zombie, one gone, or another user's)."""
+    if start_ticks(pid) is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    pairs = (item.partition(b"=") for item in raw.split(b"\0") if item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, _, v in pairs
+            if k in (INCIDENT.encode(), STEP.encode(), ATTEMPT.encode())}
 
 
 def _pids() -> list[int]:

@@ -64,12 +64,17 @@ def timed_out(ld: Ledger, step: Step) -> None:
         ld.emit(ld.event(EventType.APPROVAL_REJECTED, step.id, reason="no answer before the timeout"))
         release_locks(ld, step)
     else:
-        reason = f"approval {step.id} unanswered after its timeout"
         asked = ld.state.approvals[step.id].requested_at if step.id in ld.state.approvals else None
-        if any(e.step == step.id and e.reason == reason and (asked is None or e.ts >= asked)
+        escalate_once(ld, step.id, escalation_target(ld, [step]), f"approval {step.id} unanswered after its timeout",
+                      since=asked)
+
+
+def escalate_once(ld: Ledger, step_id: str, to: str, reason: str, since: float | None = None) -> None:
+    """Escalates unless the journal already holds this escalation (since `since`, wall time):
+    a resume arms the timers and settles the doubts again, but a person is paged once."""
+    if not any(e.step == step_id and e.reason == reason and (since is None or e.ts >= since)
                for e in ld.state.escalations):
-            return  # escalated already for this request: a resume re-arms the timeout, not the page
-        ld.emit(ld.event(EventType.ESCALATION_RAISED, step.id, to=escalation_target(ld, [step]), reason=reason))
+        ld.emit(ld.event(EventType.ESCALATION_RAISED, step_id, to=to, reason=reason))
 
 
 def waiting_gates(ld: Ledger) -> list[Step]:

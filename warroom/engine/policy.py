@@ -15,6 +15,7 @@ from warroom.engine.drill import outcome
 from warroom.engine.effects import SpawnUndo, Stop
 from warroom.engine.inputs import StopReason, UndoDone
 from warroom.engine.ledger import Ledger
+from warroom.engine.people import escalate_once
 from warroom.engine.timers import Timer, TimerKind
 from warroom.engine.waits import release_locks
 from warroom.journal.events import EventType
@@ -114,9 +115,7 @@ def _settle_doubt(ld: Ledger, step: Step) -> None:
             ld.emit(ld.event(EventType.OPERATOR_OVERRIDE, step.id, action="undo",
                              reason="in doubt in a rollback: its undo is safe to run"))
     else:
-        ask = f"rollback: {step.id} is in doubt; undo it if it ran, skip it if it did not"
-        if not any(e.step == step.id and e.reason == ask for e in ld.state.escalations):  # once, resumes too
-            ld.emit(ld.event(EventType.ESCALATION_RAISED, step.id, to=ld.commander(), reason=ask))
+        escalate_once(ld, step.id, ld.commander(), f"rollback: {step.id} is in doubt; undo it if it ran, skip it if it did not")
 
 
 def stop(ld: Ledger, sid: str, why: StopReason) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from warroom.engine.clock import Clock, RealClock, VirtualClock
-from warroom.engine.commands import OperatorCommand, Refused
+from warroom.engine.commands import Action, OperatorCommand, Refused
 from warroom.engine.drill import Inject
 from warroom.engine.ledger import RunOptions
 from warroom.engine.loop import Engine, EventListener, OutputListener
@@ -54,6 +54,15 @@ def secrets_in_names(runbook: Runbook) -> list[str]:
              *(s.thread for s in runbook.steps if s.thread)}
     return [f"{secret} (its value is in {name!r})" for secret in runbook.secrets
             if (value := os.environ.get(secret)) for name in sorted(names) if value in name]
+
+
+def refuse_second_copy(incident: str, command: OperatorCommand) -> None:
+    """A retry while a process of that step still runs (one a killed runner left behind)
+    would be a second copy beside it: refused, naming the pids. Checked where processes can be
+    seen, before the command reaches the decide path, from the console and a shell alike."""
+    if command.action is Action.RETRY and (pids := still_running(incident).get(command.target)):
+        raise Refused(f"{command.target} still runs from before (pid {' '.join(map(str, pids))}): "
+                      "let it end or stop it, then retry; never two copies of a step")
 
 
 def make_clock(drill: bool, speed: float | None, mono: float = 0.0, wall: float | None = None) -> Clock:
@@ -195,6 +204,8 @@ class LiveSession:
     async def submit(self, command: OperatorCommand) -> None:
         if self.engine is None:
             raise Refused("the incident is still opening")
+        if self.state.incident:
+            refuse_second_copy(self.state.incident, command)
         await self.engine.submit(command)
 
     async def inject(self, inject: Inject, actor: str) -> None:
